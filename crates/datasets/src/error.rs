@@ -1,0 +1,139 @@
+//! The error type shared by every module of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading or configuring a data set.
+///
+/// Every variant renders as one line that names the offending file (where there
+/// is one) and says what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// One or more of the expected files exist neither plain nor with a `.gz` suffix.
+    #[error(
+        "missing MNIST files in {}: expected {} (each may also be gzipped with a .gz suffix)",
+        dir.display(),
+        missing.join(", ")
+    )]
+    MissingFiles {
+        /// The directory that was searched.
+        dir: PathBuf,
+        /// The base names of the files that were not found.
+        missing: Vec<String>,
+    },
+
+    /// A file exists but could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+
+    /// A file starts with the gzip magic bytes but does not decompress.
+    #[error("cannot decompress {} (corrupt or truncated gzip data): {source}", path.display())]
+    Gzip {
+        /// The file that failed to decompress.
+        path: PathBuf,
+        /// The underlying decoder error.
+        source: std::io::Error,
+    },
+
+    /// A file is too short to hold its IDX header.
+    #[error(
+        "{} is too short for an IDX header: {len} bytes, need at least {needed}",
+        path.display()
+    )]
+    HeaderTooShort {
+        /// The offending file.
+        path: PathBuf,
+        /// The (decompressed) length of the file in bytes.
+        len: usize,
+        /// The length of the header that was expected.
+        needed: usize,
+    },
+
+    /// A file's IDX magic number is not the one expected for its kind.
+    #[error("{} has IDX magic number {found}, expected {expected} ({kind})", path.display())]
+    BadMagic {
+        /// The offending file.
+        path: PathBuf,
+        /// The magic number that was expected.
+        expected: u32,
+        /// The magic number found in the file.
+        found: u32,
+        /// What the file should contain, for example "images".
+        kind: &'static str,
+    },
+
+    /// An image file's images are not 28×28 pixels.
+    #[error("{} holds {rows}x{cols} images, expected 28x28", path.display())]
+    BadDimensions {
+        /// The offending file.
+        path: PathBuf,
+        /// The number of rows given in the header.
+        rows: u32,
+        /// The number of columns given in the header.
+        cols: u32,
+    },
+
+    /// A file's payload is shorter (truncated) or longer than its header says.
+    #[error(
+        "{} has {found} payload bytes but its header announces {expected} (truncated or corrupt file)",
+        path.display()
+    )]
+    PayloadLength {
+        /// The offending file.
+        path: PathBuf,
+        /// The payload length implied by the header.
+        expected: u64,
+        /// The payload length actually present.
+        found: u64,
+    },
+
+    /// An image file and its label file hold different numbers of items.
+    #[error(
+        "{} holds {image_count} images but {} holds {label_count} labels",
+        images.display(),
+        labels.display()
+    )]
+    CountMismatch {
+        /// The image file.
+        images: PathBuf,
+        /// The number of images in it.
+        image_count: usize,
+        /// The label file.
+        labels: PathBuf,
+        /// The number of labels in it.
+        label_count: usize,
+    },
+
+    /// A label file holds a label outside `0..=9`.
+    #[error("{} has label {label} at index {index}, expected 0..=9", path.display())]
+    LabelOutOfRange {
+        /// The offending label file.
+        path: PathBuf,
+        /// The position of the first bad label.
+        index: usize,
+        /// The bad label.
+        label: u8,
+    },
+
+    /// The requested validation split is larger than the training file.
+    #[error(
+        "{} holds {available} images, too few for a validation split of {validation}",
+        path.display()
+    )]
+    ValidationTooLarge {
+        /// The training image file.
+        path: PathBuf,
+        /// The requested validation size.
+        validation: usize,
+        /// The number of images in the training file.
+        available: usize,
+    },
+
+    /// An input distribution has invalid parameters.
+    #[error("invalid input distribution: {0}")]
+    InvalidDistribution(String),
+}

@@ -1,0 +1,660 @@
+//! The MNIST handwritten digits, read from the four standard IDX files.
+//!
+//! [`Mnist::load`] reads `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+//! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` from one directory.
+//! Each file may be stored plain or gzipped with a `.gz` suffix; when both
+//! names exist the plain one is used. Whether a file is gzipped is decided by
+//! its first two bytes (the gzip magic `1f 8b`), not by its name.
+//!
+//! The data are split as in Sacramento et al. (2018): 55 000 training images,
+//! 5 000 validation images and the 10 000 test images. The validation split is
+//! taken deterministically as the **last** 5 000 images of the training file,
+//! so the training split is its first 55 000 images. No shuffling happens here.
+//!
+//! Images are kept as raw bytes (one byte per pixel, row-major 28×28) and are
+//! scaled to `[0, 1]` only when a batch is filled with [`Mnist::fill_batch`].
+
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::DatasetError;
+
+/// The number of pixel rows of one image.
+pub const IMAGE_ROWS: usize = 28;
+/// The number of pixel columns of one image.
+pub const IMAGE_COLS: usize = 28;
+/// The number of pixels of one image (28 × 28 = 784).
+pub const IMAGE_SIZE: usize = IMAGE_ROWS * IMAGE_COLS;
+/// The number of digit classes.
+pub const NUM_CLASSES: usize = 10;
+/// The validation size used by [`Mnist::load`], as in the paper.
+pub const DEFAULT_VALIDATION: usize = 5_000;
+
+/// The base name of the training image file.
+pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// The base name of the training label file.
+pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
+/// The base name of the test image file.
+pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+/// The base name of the test label file.
+pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
+
+/// The base names of the four files [`Mnist::load`] expects in its directory.
+///
+/// Each file may instead carry a `.gz` suffix.
+pub const EXPECTED_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The IDX magic number of an unsigned-byte, three-dimensional file (images).
+const IMAGES_MAGIC: u32 = 2051;
+/// The IDX magic number of an unsigned-byte, one-dimensional file (labels).
+const LABELS_MAGIC: u32 = 2049;
+/// The first two bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// One of the three parts of the data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// The training images: all of the training file except its last `validation` images.
+    Train,
+    /// The validation images: the last `validation` images of the training file.
+    Validation,
+    /// The images of the test file.
+    Test,
+}
+
+impl Split {
+    /// All three splits, in the order train, validation, test.
+    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
+
+    /// A lower-case name for the split, for logs and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The MNIST data set held in memory as raw bytes.
+#[derive(Clone, Debug)]
+pub struct Mnist {
+    /// All images of the training file, 784 bytes each; the validation split is at the end.
+    train_images: Vec<u8>,
+    /// All labels of the training file.
+    train_labels: Vec<u8>,
+    /// All images of the test file, 784 bytes each.
+    test_images: Vec<u8>,
+    /// All labels of the test file.
+    test_labels: Vec<u8>,
+    /// How many images at the end of the training file form the validation split.
+    validation: usize,
+}
+
+impl Mnist {
+    /// Loads MNIST from `dir` with the paper's split: 55 000 training,
+    /// 5 000 validation (the last 5 000 images of the training file) and
+    /// 10 000 test images.
+    ///
+    /// This is [`Mnist::load_with`] with a validation size of
+    /// [`DEFAULT_VALIDATION`].
+    ///
+    /// # Errors
+    ///
+    /// Returns an error if a file is missing, unreadable or malformed; see
+    /// [`Mnist::load_with`].
+    pub fn load(dir: &Path) -> Result<Mnist, DatasetError> {
+        Mnist::load_with(dir, DEFAULT_VALIDATION)
+    }
+
+    /// Loads MNIST from `dir`, keeping the last `validation` images of the
+    /// training file as the validation split.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`DatasetError::MissingFiles`] listing every expected file that
+    /// exists neither plain nor gzipped, and otherwise an error naming the
+    /// first file that cannot be read or decompressed, has the wrong IDX magic
+    /// number, image dimensions other than 28×28, a payload whose length does
+    /// not match its header, an image count different from its label file's,
+    /// or a label outside `0..=9`. Returns
+    /// [`DatasetError::ValidationTooLarge`] if `validation` exceeds the number
+    /// of training images.
+    pub fn load_with(dir: &Path, validation: usize) -> Result<Mnist, DatasetError> {
+        let [train_images_path, train_labels_path, test_images_path, test_labels_path] = resolve_files(dir)?;
+
+        let (train_images, train_labels) = read_pair(&train_images_path, &train_labels_path)?;
+        let (test_images, test_labels) = read_pair(&test_images_path, &test_labels_path)?;
+
+        if validation > train_labels.len() {
+            return Err(DatasetError::ValidationTooLarge {
+                path: train_images_path,
+                validation,
+                available: train_labels.len(),
+            });
+        }
+
+        Ok(Mnist { train_images, train_labels, test_images, test_labels, validation })
+    }
+
+    /// The number of images in `split`.
+    pub fn len(&self, split: Split) -> usize {
+        self.labels(split).len()
+    }
+
+    /// The labels of all images in `split`, in order, each in `0..=9`.
+    pub fn labels(&self, split: Split) -> &[u8] {
+        let train_count = self.train_labels.len() - self.validation;
+        match split {
+            Split::Train => &self.train_labels[..train_count],
+            Split::Validation => &self.train_labels[train_count..],
+            Split::Test => &self.test_labels,
+        }
+    }
+
+    /// The label, in `0..=9`, of image `i` of `split`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= self.len(split)`.
+    pub fn label(&self, split: Split, i: usize) -> u8 {
+        let labels = self.labels(split);
+        assert!(i < labels.len(), "image index {i} out of range for the {split} split of {} images", labels.len());
+        labels[i]
+    }
+
+    /// The 784 raw pixels (0..=255, row-major 28×28) of image `i` of `split`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= self.len(split)`.
+    pub fn pixels(&self, split: Split, i: usize) -> &[u8] {
+        let count = self.len(split);
+        assert!(i < count, "image index {i} out of range for the {split} split of {count} images");
+        let start = match split {
+            Split::Train => i,
+            Split::Validation => self.train_labels.len() - self.validation + i,
+            Split::Test => i,
+        } * IMAGE_SIZE;
+        let images = match split {
+            Split::Train | Split::Validation => &self.train_images,
+            Split::Test => &self.test_images,
+        };
+        &images[start..start + IMAGE_SIZE]
+    }
+
+    /// Writes the images `indices` of `split`, scaled to `[0, 1]` (pixel / 255),
+    /// into `out` as a column-major 784 × `indices.len()` matrix: column `j`
+    /// (entries `784 * j .. 784 * (j + 1)`) is image `indices[j]`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `out.len() != 784 * indices.len()` or if an index is out of
+    /// range for `split`.
+    pub fn fill_batch(&self, split: Split, indices: &[usize], out: &mut [f64]) {
+        assert_eq!(
+            out.len(),
+            IMAGE_SIZE * indices.len(),
+            "fill_batch: output holds {} values, expected 784 x {} images",
+            out.len(),
+            indices.len()
+        );
+        for (column, &i) in out.chunks_exact_mut(IMAGE_SIZE).zip(indices) {
+            for (value, &pixel) in column.iter_mut().zip(self.pixels(split, i)) {
+                *value = f64::from(pixel) / 255.0;
+            }
+        }
+    }
+
+    /// Writes one-hot targets for the images `indices` of `split` into `out`
+    /// as a column-major 10 × `indices.len()` matrix: column `j` is `low`
+    /// everywhere except `high` at row `label(split, indices[j])`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `out.len() != 10 * indices.len()` or if an index is out of
+    /// range for `split`.
+    pub fn fill_one_hot(&self, split: Split, indices: &[usize], low: f64, high: f64, out: &mut [f64]) {
+        assert_eq!(
+            out.len(),
+            NUM_CLASSES * indices.len(),
+            "fill_one_hot: output holds {} values, expected 10 x {} images",
+            out.len(),
+            indices.len()
+        );
+        for (column, &i) in out.chunks_exact_mut(NUM_CLASSES).zip(indices) {
+            column.fill(low);
+            column[usize::from(self.label(split, i))] = high;
+        }
+    }
+
+    /// The number of images at the end of the training file that form the
+    /// validation split.
+    pub fn validation_size(&self) -> usize {
+        self.validation
+    }
+}
+
+/// Finds each expected file in `dir`, preferring the plain name over the
+/// `.gz` name, and reports all missing files at once.
+fn resolve_files(dir: &Path) -> Result<[PathBuf; 4], DatasetError> {
+    let mut found = Vec::with_capacity(EXPECTED_FILES.len());
+    let mut missing = Vec::new();
+    for name in EXPECTED_FILES {
+        let plain = dir.join(name);
+        let gzipped = dir.join(format!("{name}.gz"));
+        if plain.is_file() {
+            found.push(plain);
+        } else if gzipped.is_file() {
+            found.push(gzipped);
+        } else {
+            missing.push(name.to_string());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(DatasetError::MissingFiles { dir: dir.to_path_buf(), missing });
+    }
+    Ok(found.try_into().expect("one path was found for each of the four expected files"))
+}
+
+/// Reads an image file and its label file and checks that they agree.
+fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Vec<u8>, Vec<u8>), DatasetError> {
+    let images = read_images(images_path)?;
+    let labels = read_labels(labels_path)?;
+    let image_count = images.len() / IMAGE_SIZE;
+    if image_count != labels.len() {
+        return Err(DatasetError::CountMismatch {
+            images: images_path.to_path_buf(),
+            image_count,
+            labels: labels_path.to_path_buf(),
+            label_count: labels.len(),
+        });
+    }
+    Ok((images, labels))
+}
+
+/// Reads a whole file, decompressing it if it starts with the gzip magic bytes.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    let raw = fs::read(path).map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })?;
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok(raw);
+    }
+    let mut decoded = Vec::new();
+    MultiGzDecoder::new(raw.as_slice())
+        .read_to_end(&mut decoded)
+        .map_err(|source| DatasetError::Gzip { path: path.to_path_buf(), source })?;
+    Ok(decoded)
+}
+
+/// Checks the magic number and length of an IDX header of `header_words`
+/// big-endian 32-bit words, and splits the file into its header words and
+/// its payload.
+fn split_header(
+    path: &Path,
+    mut data: Vec<u8>,
+    header_words: usize,
+    magic: u32,
+    kind: &'static str,
+) -> Result<(Vec<u32>, Vec<u8>), DatasetError> {
+    let header: Vec<u32> =
+        data.chunks_exact(4).take(header_words).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect();
+    // The magic number is checked before the header length, so that a short
+    // file of the wrong kind is reported as such.
+    if let Some(&found) = header.first()
+        && found != magic
+    {
+        return Err(DatasetError::BadMagic { path: path.to_path_buf(), expected: magic, found, kind });
+    }
+    if header.len() < header_words {
+        return Err(DatasetError::HeaderTooShort {
+            path: path.to_path_buf(),
+            len: data.len(),
+            needed: 4 * header_words,
+        });
+    }
+    data.drain(..4 * header_words);
+    Ok((header, data))
+}
+
+/// Checks that the payload holds exactly `count` items of `item_size` bytes.
+fn check_payload(path: &Path, payload: &[u8], count: u32, item_size: usize) -> Result<(), DatasetError> {
+    // The count fits in 32 bits and the item size is at most 784, so the
+    // product cannot overflow 64 bits.
+    let expected = u64::from(count) * item_size as u64;
+    let found = payload.len() as u64;
+    if expected != found {
+        return Err(DatasetError::PayloadLength { path: path.to_path_buf(), expected, found });
+    }
+    Ok(())
+}
+
+/// Reads an IDX image file and returns its pixels, 784 bytes per image.
+fn read_images(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    let (header, pixels) = split_header(path, read_bytes(path)?, 4, IMAGES_MAGIC, "images")?;
+    let (count, rows, cols) = (header[1], header[2], header[3]);
+    if rows as usize != IMAGE_ROWS || cols as usize != IMAGE_COLS {
+        return Err(DatasetError::BadDimensions { path: path.to_path_buf(), rows, cols });
+    }
+    check_payload(path, &pixels, count, IMAGE_SIZE)?;
+    Ok(pixels)
+}
+
+/// Reads an IDX label file and checks that every label is in `0..=9`.
+fn read_labels(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    let (header, labels) = split_header(path, read_bytes(path)?, 2, LABELS_MAGIC, "labels")?;
+    check_payload(path, &labels, header[1], 1)?;
+    if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &label)| usize::from(label) >= NUM_CLASSES) {
+        return Err(DatasetError::LabelOutOfRange { path: path.to_path_buf(), index, label });
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("apical-datasets-{}-{name}-{n}", std::process::id()));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).unwrap();
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// An IDX image file of `count` images of size rows × cols; pixel `p` of
+    /// image `i` is `(i + p) % 256`.
+    fn idx_images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
+        let mut data = Vec::new();
+        for word in [IMAGES_MAGIC, count, rows, cols] {
+            data.extend_from_slice(&word.to_be_bytes());
+        }
+        let size = (rows * cols) as usize;
+        for i in 0..count as usize {
+            data.extend((0..size).map(|p| ((i + p) % 256) as u8));
+        }
+        data
+    }
+
+    /// An IDX label file holding `labels`.
+    fn idx_labels(labels: &[u8]) -> Vec<u8> {
+        let mut data = Vec::new();
+        for word in [LABELS_MAGIC, labels.len() as u32] {
+            data.extend_from_slice(&word.to_be_bytes());
+        }
+        data.extend_from_slice(labels);
+        data
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// The labels `i % 10` for `count` images.
+    fn cyclic_labels(count: usize) -> Vec<u8> {
+        (0..count).map(|i| (i % 10) as u8).collect()
+    }
+
+    /// Writes a valid synthetic set of 20 training and 7 test images; the
+    /// training files are gzipped when `gz` is true, the test files never.
+    fn write_valid_set(dir: &Path, gz: bool) {
+        let files = [
+            (TRAIN_IMAGES, idx_images(20, 28, 28), gz),
+            (TRAIN_LABELS, idx_labels(&cyclic_labels(20)), gz),
+            (TEST_IMAGES, idx_images(7, 28, 28), false),
+            (TEST_LABELS, idx_labels(&cyclic_labels(7)), false),
+        ];
+        for (name, data, gz) in files {
+            if gz {
+                fs::write(dir.join(format!("{name}.gz")), gzip(&data)).unwrap();
+            } else {
+                fs::write(dir.join(name), data).unwrap();
+            }
+        }
+    }
+
+    fn load_error(dir: &Path) -> String {
+        let err = Mnist::load_with(dir, 5).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "error is not one line: {err}");
+        err
+    }
+
+    #[test]
+    fn loads_raw_and_gzipped_files_with_small_split() {
+        for gz in [false, true] {
+            let dir = TempDir::new("valid");
+            write_valid_set(&dir.0, gz);
+            let mnist = Mnist::load_with(&dir.0, 5).unwrap();
+            assert_eq!(mnist.len(Split::Train), 15);
+            assert_eq!(mnist.len(Split::Validation), 5);
+            assert_eq!(mnist.len(Split::Test), 7);
+            assert_eq!(mnist.validation_size(), 5);
+
+            // The validation split is the tail of the training file.
+            assert_eq!(mnist.label(Split::Train, 3), 3);
+            assert_eq!(mnist.label(Split::Validation, 0), 5);
+            assert_eq!(mnist.label(Split::Validation, 4), 9);
+            assert_eq!(mnist.pixels(Split::Validation, 0)[0], 15);
+            assert_eq!(mnist.pixels(Split::Train, 2)[1], 3);
+            assert_eq!(mnist.pixels(Split::Test, 6)[0], 6);
+            assert_eq!(mnist.pixels(Split::Test, 6).len(), IMAGE_SIZE);
+        }
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_not_by_name() {
+        let dir = TempDir::new("gzname");
+        write_valid_set(&dir.0, false);
+        // A gzipped file under the plain name, and a plain file under the gz name.
+        fs::write(dir.0.join(TEST_IMAGES), gzip(&idx_images(7, 28, 28))).unwrap();
+        fs::remove_file(dir.0.join(TEST_LABELS)).unwrap();
+        fs::write(dir.0.join(format!("{TEST_LABELS}.gz")), idx_labels(&cyclic_labels(7))).unwrap();
+        let mnist = Mnist::load_with(&dir.0, 5).unwrap();
+        assert_eq!(mnist.len(Split::Test), 7);
+    }
+
+    #[test]
+    fn plain_name_is_preferred_over_gz_name() {
+        let dir = TempDir::new("prefer");
+        write_valid_set(&dir.0, false);
+        // A broken .gz next to a valid plain file must be ignored.
+        fs::write(dir.0.join(format!("{TRAIN_IMAGES}.gz")), b"garbage").unwrap();
+        assert!(Mnist::load_with(&dir.0, 5).is_ok());
+    }
+
+    #[test]
+    fn fill_batch_and_one_hot_write_columns() {
+        let dir = TempDir::new("batch");
+        write_valid_set(&dir.0, false);
+        let mnist = Mnist::load_with(&dir.0, 5).unwrap();
+
+        let indices = [4, 1];
+        let mut x = vec![f64::NAN; IMAGE_SIZE * 2];
+        mnist.fill_batch(Split::Train, &indices, &mut x);
+        assert_eq!(x[0], 4.0 / 255.0);
+        assert_eq!(x[IMAGE_SIZE], 1.0 / 255.0);
+        assert_eq!(x[255 - 4], 1.0); // Pixel 251 of image 4 is 255.
+        assert!(x.iter().all(|&v| (0.0..=1.0).contains(&v)));
+
+        let mut y = vec![f64::NAN; NUM_CLASSES * 2];
+        mnist.fill_one_hot(Split::Validation, &indices, 0.1, 0.8, &mut y);
+        // Validation images 4 and 1 are training-file images 19 and 16.
+        for (row, &value) in y[..10].iter().enumerate() {
+            assert_eq!(value, if row == 9 { 0.8 } else { 0.1 });
+        }
+        for (row, &value) in y[10..].iter().enumerate() {
+            assert_eq!(value, if row == 6 { 0.8 } else { 0.1 });
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "fill_batch")]
+    fn fill_batch_rejects_wrong_output_length() {
+        let dir = TempDir::new("badbatch");
+        write_valid_set(&dir.0, false);
+        let mnist = Mnist::load_with(&dir.0, 5).unwrap();
+        mnist.fill_batch(Split::Test, &[0, 1], &mut [0.0; IMAGE_SIZE]);
+    }
+
+    #[test]
+    fn validation_larger_than_training_file_is_an_error() {
+        let dir = TempDir::new("bigval");
+        write_valid_set(&dir.0, false);
+        assert!(Mnist::load_with(&dir.0, 20).is_ok());
+        let err = Mnist::load_with(&dir.0, 21).unwrap_err().to_string();
+        assert!(err.contains(TRAIN_IMAGES) && err.contains("21"), "{err}");
+    }
+
+    #[test]
+    fn wrong_magic_is_an_error() {
+        let dir = TempDir::new("magic");
+        write_valid_set(&dir.0, false);
+        // Labels stored where the test images are expected.
+        fs::write(dir.0.join(TEST_IMAGES), idx_labels(&cyclic_labels(7))).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES), "{err}");
+        assert!(err.contains("2049") && err.contains("2051"), "{err}");
+    }
+
+    #[test]
+    fn wrong_dimensions_are_an_error() {
+        let dir = TempDir::new("dims");
+        write_valid_set(&dir.0, false);
+        fs::write(dir.0.join(TEST_IMAGES), idx_images(7, 28, 27)).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES) && err.contains("28x27"), "{err}");
+    }
+
+    #[test]
+    fn truncated_payload_is_an_error() {
+        for gz in [false, true] {
+            let dir = TempDir::new("truncated");
+            write_valid_set(&dir.0, false);
+            let mut data = idx_images(20, 28, 28);
+            data.truncate(data.len() - 100);
+            let data = if gz { gzip(&data) } else { data };
+            fs::write(dir.0.join(TRAIN_IMAGES), data).unwrap();
+            let err = load_error(&dir.0);
+            assert!(err.contains(TRAIN_IMAGES) && err.contains("truncated"), "{err}");
+        }
+    }
+
+    #[test]
+    fn truncated_gzip_stream_is_an_error() {
+        let dir = TempDir::new("truncgz");
+        write_valid_set(&dir.0, false);
+        fs::remove_file(dir.0.join(TRAIN_LABELS)).unwrap();
+        let mut data = gzip(&idx_labels(&cyclic_labels(20)));
+        data.truncate(data.len() / 2);
+        fs::write(dir.0.join(format!("{TRAIN_LABELS}.gz")), data).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_LABELS) && err.contains("gzip"), "{err}");
+    }
+
+    #[test]
+    fn short_header_is_an_error() {
+        let dir = TempDir::new("header");
+        write_valid_set(&dir.0, false);
+        fs::write(dir.0.join(TEST_LABELS), &idx_labels(&[])[..6]).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_LABELS) && err.contains("header"), "{err}");
+    }
+
+    #[test]
+    fn count_mismatch_is_an_error() {
+        let dir = TempDir::new("count");
+        write_valid_set(&dir.0, false);
+        fs::write(dir.0.join(TEST_LABELS), idx_labels(&cyclic_labels(6))).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES) && err.contains(TEST_LABELS), "{err}");
+        assert!(err.contains("7 images") && err.contains("6 labels"), "{err}");
+    }
+
+    #[test]
+    fn label_out_of_range_is_an_error() {
+        let dir = TempDir::new("label");
+        write_valid_set(&dir.0, false);
+        let mut labels = cyclic_labels(20);
+        labels[13] = 10;
+        fs::write(dir.0.join(TRAIN_LABELS), idx_labels(&labels)).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_LABELS), "{err}");
+        assert!(err.contains("label 10") && err.contains("index 13"), "{err}");
+    }
+
+    #[test]
+    fn missing_files_are_listed() {
+        let dir = TempDir::new("missing");
+        write_valid_set(&dir.0, true);
+        fs::remove_file(dir.0.join(format!("{TRAIN_LABELS}.gz"))).unwrap();
+        fs::remove_file(dir.0.join(TEST_IMAGES)).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(&dir.0.display().to_string()), "{err}");
+        assert!(err.contains(TRAIN_LABELS) && err.contains(TEST_IMAGES), "{err}");
+        assert!(!err.contains(TRAIN_IMAGES) && !err.contains(TEST_LABELS), "{err}");
+        assert!(err.contains(".gz"), "{err}");
+
+        let empty = TempDir::new("empty");
+        let err = load_error(&empty.0);
+        for name in EXPECTED_FILES {
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    /// Loads the real MNIST from `$APICAL_DATA_DIR/mnist` when the variable is set.
+    #[test]
+    fn real_mnist_from_env() {
+        let Some(root) = std::env::var_os("APICAL_DATA_DIR") else {
+            println!("skipped: APICAL_DATA_DIR is not set");
+            return;
+        };
+        let mnist = Mnist::load(&Path::new(&root).join("mnist")).unwrap();
+        assert_eq!(mnist.len(Split::Train), 55_000);
+        assert_eq!(mnist.len(Split::Validation), 5_000);
+        assert_eq!(mnist.len(Split::Test), 10_000);
+
+        for split in Split::ALL {
+            let (mut min, mut max) = (u8::MAX, u8::MIN);
+            for i in 0..mnist.len(split) {
+                for &p in mnist.pixels(split, i) {
+                    min = min.min(p);
+                    max = max.max(p);
+                }
+            }
+            assert_eq!((min, max), (0, 255), "pixel range of the {split} split");
+        }
+
+        let mut counts = [0usize; NUM_CLASSES];
+        for &label in mnist.labels(Split::Test) {
+            counts[usize::from(label)] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 800), "test counts {counts:?}");
+    }
+}

@@ -1,0 +1,236 @@
+//! Rate functions r = φ(u), their derivatives φ′ and, where they exist, their inverses φ⁻¹.
+//!
+//! | name | φ(u) |
+//! |---|---|
+//! | soft rectifier | γ log(1 + exp(β(u − θ))), paper defaults γ = 0.1, β = 1, θ = 3 |
+//! | logistic | 1 / (1 + e^(−u)) |
+//! | softplus | log(1 + e^u) |
+//! | tanh | tanh(u) |
+//! | relu | max(u, 0) |
+//! | linear | u |
+//!
+//! All are evaluated in forms that neither overflow nor lose precision for large |u|:
+//! log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)), and the logistic picks the branch whose exponent is ≤ 0.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Real;
+
+/// A rate function φ mapping a somatic potential to a firing rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RateFn {
+    /// γ log(1 + exp(β(u − θ))), the paper's choice for the Fig. 2 student and teacher.
+    SoftRectifier {
+        /// Output scale γ.
+        #[serde(default = "default_gamma")]
+        gamma: Real,
+        /// Input slope β.
+        #[serde(default = "default_beta")]
+        beta: Real,
+        /// Threshold θ.
+        #[serde(default = "default_theta")]
+        theta: Real,
+    },
+    /// 1 / (1 + e^(−u)), the paper's choice for MNIST.
+    Logistic,
+    /// log(1 + e^u).
+    Softplus,
+    /// tanh(u).
+    Tanh,
+    /// max(u, 0).
+    Relu,
+    /// The identity.
+    Linear,
+}
+
+fn default_gamma() -> Real {
+    0.1
+}
+fn default_beta() -> Real {
+    1.0
+}
+fn default_theta() -> Real {
+    3.0
+}
+
+/// The inverse φ⁻¹(r) does not exist for this rate function and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotInvertible {
+    /// The rate function's name.
+    pub phi: &'static str,
+    /// The rate that has no preimage.
+    pub rate: Real,
+}
+
+impl std::fmt::Display for NotInvertible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rate {} is outside the range of the {} rate function", self.rate, self.phi)
+    }
+}
+
+impl std::error::Error for NotInvertible {}
+
+/// log(1 + eˣ) without overflow.
+#[inline]
+pub fn softplus(x: Real) -> Real {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// 1 / (1 + e^(−x)) without overflow.
+#[inline]
+pub fn logistic(x: Real) -> Real {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl RateFn {
+    /// The soft rectifier with the paper's parameters γ = 0.1, β = 1, θ = 3.
+    pub const PAPER_SOFT_RECTIFIER: RateFn = RateFn::SoftRectifier { gamma: 0.1, beta: 1.0, theta: 3.0 };
+
+    /// A short name, as used in configuration files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RateFn::SoftRectifier { .. } => "soft-rectifier",
+            RateFn::Logistic => "logistic",
+            RateFn::Softplus => "softplus",
+            RateFn::Tanh => "tanh",
+            RateFn::Relu => "relu",
+            RateFn::Linear => "linear",
+        }
+    }
+
+    /// φ(u).
+    #[inline]
+    pub fn phi(&self, u: Real) -> Real {
+        match *self {
+            RateFn::SoftRectifier { gamma, beta, theta } => gamma * softplus(beta * (u - theta)),
+            RateFn::Logistic => logistic(u),
+            RateFn::Softplus => softplus(u),
+            RateFn::Tanh => u.tanh(),
+            RateFn::Relu => u.max(0.0),
+            RateFn::Linear => u,
+        }
+    }
+
+    /// φ′(u). For the relu the derivative at 0 is taken as 0.
+    #[inline]
+    pub fn dphi(&self, u: Real) -> Real {
+        match *self {
+            RateFn::SoftRectifier { gamma, beta, theta } => gamma * beta * logistic(beta * (u - theta)),
+            RateFn::Logistic => {
+                let s = logistic(u);
+                s * (1.0 - s)
+            }
+            RateFn::Softplus => logistic(u),
+            RateFn::Tanh => {
+                let t = u.tanh();
+                1.0 - t * t
+            }
+            RateFn::Relu => {
+                if u > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            RateFn::Linear => 1.0,
+        }
+    }
+
+    /// φ⁻¹(r), the potential whose rate is r; used to turn target rates into target potentials.
+    pub fn inverse(&self, r: Real) -> Result<Real, NotInvertible> {
+        let err = NotInvertible { phi: self.name(), rate: r };
+        // log(eʸ − 1) = y + log(1 − e^(−y)), which stays finite for large y.
+        let log_expm1 = |y: Real| y + (-(-y).exp_m1()).ln();
+        match *self {
+            RateFn::SoftRectifier { gamma, beta, theta } if r > 0.0 => Ok(theta + log_expm1(r / gamma) / beta),
+            RateFn::Softplus if r > 0.0 => Ok(log_expm1(r)),
+            RateFn::Logistic if r > 0.0 && r < 1.0 => Ok((r / (1.0 - r)).ln()),
+            RateFn::Tanh if r > -1.0 && r < 1.0 => Ok(r.atanh()),
+            RateFn::Relu if r > 0.0 => Ok(r),
+            RateFn::Linear if r.is_finite() => Ok(r),
+            _ => Err(err),
+        }
+    }
+
+    /// r = φ(u) elementwise.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn apply(&self, u: &[Real], r: &mut [Real]) {
+        assert_eq!(u.len(), r.len(), "rate: length mismatch");
+        for (r, &u) in r.iter_mut().zip(u) {
+            *r = self.phi(u);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [RateFn; 6] =
+        [RateFn::PAPER_SOFT_RECTIFIER, RateFn::Logistic, RateFn::Softplus, RateFn::Tanh, RateFn::Relu, RateFn::Linear];
+
+    #[test]
+    fn derivative_matches_central_difference() {
+        let h = 1e-6;
+        for phi in ALL {
+            for &u in &[-7.3, -1.2, 0.4, 2.9, 3.1, 8.5] {
+                let fd = (phi.phi(u + h) - phi.phi(u - h)) / (2.0 * h);
+                assert!((fd - phi.dphi(u)).abs() < 1e-7, "{} at {u}: {fd} vs {}", phi.name(), phi.dphi(u));
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_round_trips() {
+        for phi in ALL {
+            for &u in &[-3.0, -0.5, 0.3, 2.0, 5.0, 30.0] {
+                let r = phi.phi(u);
+                if let Ok(back) = phi.inverse(r) {
+                    // The inverse cannot be more precise than the rate's own rounding allows.
+                    let tol = 1e-9 * (1.0 + u.abs()) + 8.0 * Real::EPSILON * r.abs().max(1.0) / phi.dphi(u);
+                    assert!((back - u).abs() < tol, "{} at {u}: {back}", phi.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_overflow_for_large_arguments() {
+        for phi in ALL {
+            for &u in &[-1e300, -800.0, 800.0, 1e300] {
+                assert!(phi.phi(u).is_finite(), "{} at {u}", phi.name());
+                assert!(phi.dphi(u).is_finite(), "{}' at {u}", phi.name());
+            }
+        }
+        assert_eq!(RateFn::Logistic.phi(800.0), 1.0);
+        assert_eq!(RateFn::Logistic.phi(-800.0), 0.0);
+        assert!((RateFn::Softplus.phi(800.0) - 800.0).abs() < 1e-12);
+        assert!((RateFn::Softplus.inverse(800.0).unwrap() - 800.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn out_of_range_rates_are_refused() {
+        assert!(RateFn::Logistic.inverse(1.0).is_err());
+        assert!(RateFn::Logistic.inverse(0.0).is_err());
+        assert!(RateFn::Tanh.inverse(-1.0).is_err());
+        assert!(RateFn::PAPER_SOFT_RECTIFIER.inverse(0.0).is_err());
+        let e = RateFn::Relu.inverse(-0.5).unwrap_err();
+        assert_eq!(e.to_string(), "rate -0.5 is outside the range of the relu rate function");
+    }
+
+    #[test]
+    fn soft_rectifier_matches_definition() {
+        let phi = RateFn::PAPER_SOFT_RECTIFIER;
+        let u = 1.7;
+        let direct = 0.1 * (1.0 + (u - 3.0_f64).exp()).ln();
+        assert!((phi.phi(u) - direct).abs() < 1e-15);
+    }
+}
