@@ -1,0 +1,149 @@
+//! Fig. 1: one input→target association learned from a self-predicting start.
+//!
+//! One input pattern is held throughout. At `target_on_ms` the teacher current switches on: the
+//! output is nudged towards the target, the interneurons follow the output only partially, and
+//! the mismatch appears as an apical error v_A in the hidden layer. W_1 and W_2 learn by Eq. 7
+//! until the output predicts the target by itself; then the nudge has nothing to add and the
+//! apical error vanishes. At `target_off_ms` the target switches off again and the output should
+//! stay at the target.
+
+use apical_datasets::patterns::{InputDistribution, PatternStream};
+use apical_numerics::{Real, rng, stats};
+use serde::{Deserialize, Serialize};
+
+use super::{Report, RunContext, fmt_sci, save_final};
+use crate::SimError;
+use crate::config::{ConfigError, RunConfig, invalid};
+use crate::microcircuit::Microcircuit;
+use crate::record::Recorder;
+
+/// Settings of the Fig. 1 experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fig1Config {
+    /// Total simulated time (ms).
+    pub duration_ms: Real,
+    /// When the target switches on (ms).
+    pub target_on_ms: Real,
+    /// When the target switches off again (ms).
+    pub target_off_ms: Real,
+    /// Record every this many ms.
+    pub record_ms: Real,
+    /// The distribution of the input rates.
+    #[serde(default = "InputDistribution::unit")]
+    pub inputs: InputDistribution,
+    /// Target rates are drawn from U(low, high) and turned into potentials with φ⁻¹.
+    pub target_rates: InputDistribution,
+}
+
+impl Fig1Config {
+    pub(super) fn validate(&self, cfg: &RunConfig) -> Result<(), ConfigError> {
+        if cfg.network.sizes.len() < 3 {
+            return Err(invalid("network.sizes", "fig1 needs at least one hidden layer"));
+        }
+        let ordered = 0.0 <= self.target_on_ms
+            && self.target_on_ms < self.target_off_ms
+            && self.target_off_ms <= self.duration_ms
+            && self.duration_ms.is_finite();
+        if !ordered {
+            return Err(invalid("experiment.fig1", "needs 0 ≤ target_on_ms < target_off_ms ≤ duration_ms"));
+        }
+        if !(self.record_ms >= cfg.dynamics.dt && self.record_ms.is_finite()) {
+            return Err(invalid("experiment.fig1.record_ms", "must be at least one time step"));
+        }
+        self.inputs.validate().map_err(|e| invalid("experiment.fig1.inputs", e.to_string()))?;
+        self.target_rates.validate().map_err(|e| invalid("experiment.fig1.target_rates", e.to_string()))?;
+        let InputDistribution::Uniform { low, high } = self.target_rates;
+        for r in [low, high] {
+            cfg.network.phi.inverse(r).map_err(|e| invalid("experiment.fig1.target_rates", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The mean of column `col` over rows whose time lies in [from, to) seconds.
+fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
+    let t = rec.column("time_s");
+    let v: Vec<Real> = rec.column(col).into_iter().zip(t).filter(|(_, t)| *t >= from && *t < to).map(|(v, _)| v).collect();
+    stats::mean(&v)
+}
+
+pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    let mut net = Microcircuit::new(cfg);
+    let sizes = &cfg.network.sizes;
+    let (n0, n_out) = (sizes[0], sizes[sizes.len() - 1]);
+    let mut input = vec![0.0; n0];
+    PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs)).next_into(&mut input);
+    let mut target_rates = vec![0.0; n_out];
+    PatternStream::new(n_out, e.target_rates, rng::stream_seed(cfg.seed, rng::Stream::Teacher)).next_into(&mut target_rates);
+    let phi = cfg.network.phi;
+    let target: Vec<Real> = target_rates.iter().map(|&r| phi.inverse(r).expect("validated range")).collect();
+
+    // The noise-free output error of the network's own prediction, before any learning.
+    let free_error = |net: &Microcircuit| {
+        let mut probe = Microcircuit::with_weights(cfg, net.weights.clone());
+        probe.set_sigma(0.0);
+        probe.set_input(&input);
+        probe.settle(1e-12, 10_000);
+        stats::sq_distance(probe.output_rates(), &target_rates)
+    };
+    let error_before = free_error(&net);
+
+    let mut rec = Recorder::new(&["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"]);
+    net.set_input(&input);
+    let record_steps = net.steps_for(e.record_ms).max(1);
+    let total = net.steps_for(e.duration_ms);
+    let (on, off) = (net.steps_for(e.target_on_ms), net.steps_for(e.target_off_ms));
+    ctx.progress.start("fig1", total);
+    for step in 0..total {
+        if step == on {
+            net.set_target(Some(&target));
+        } else if step == off {
+            net.set_target(None);
+        }
+        net.step(true)?;
+        if (step + 1) % record_steps == 0 {
+            let out = net.output_rates();
+            rec.push(vec![
+                net.time_ms() / 1000.0,
+                Real::from(u8::from(net.state.target_on)),
+                net.apical_sq_norm(),
+                stats::sq_distance(out, &target_rates),
+                net.interneuron_mismatch(),
+                out[0],
+                target_rates[0],
+            ]);
+            ctx.progress.advance(record_steps);
+        }
+    }
+    ctx.progress.finish();
+    let error_after = free_error(&net);
+
+    let csv = ctx.file("metrics.csv");
+    rec.write_csv(&csv)?;
+    let apical_png = ctx.file("apical.png");
+    rec.plot(&apical_png, "Fig. 1: apical error (target on between the switches)", "time_s", &[("apical_sq", "‖v_A‖²"), ("target_on", "target on")], "‖v_A‖²", false)?;
+    let output_png = ctx.file("output.png");
+    rec.plot(&output_png, "Fig. 1: output rate and its target", "time_s", &[("r_out_1", "r_N,1"), ("r_trgt_1", "target")], "rate", false)?;
+    let error_png = ctx.file("output_error.png");
+    rec.plot(&error_png, "Fig. 1: output error ‖r_N − r_trgt‖²", "time_s", &[("output_error", "‖r_N − r_trgt‖²")], "squared error", true)?;
+    let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
+
+    let s = |ms: Real| ms / 1000.0;
+    let window = 100.0;
+    let before = window_mean(&rec, "apical_sq", s(e.target_on_ms - window), s(e.target_on_ms));
+    let onset = window_mean(&rec, "apical_sq", s(e.target_on_ms), s(e.target_on_ms + window));
+    let late = window_mean(&rec, "apical_sq", s(e.target_off_ms - window), s(e.target_off_ms));
+    let err_on = window_mean(&rec, "output_error", s(e.target_on_ms), s(e.target_on_ms + window));
+    let err_late = window_mean(&rec, "output_error", s(e.target_off_ms - window), s(e.target_off_ms));
+    let rows = vec![
+        ("‖v_A‖² before the target (100 ms mean)".into(), fmt_sci(before)),
+        ("‖v_A‖² after the target switches on".into(), fmt_sci(onset)),
+        ("‖v_A‖² at the end of the target period".into(), fmt_sci(late)),
+        ("output error after switch-on".into(), fmt_sci(err_on)),
+        ("output error at the end of the target period".into(), fmt_sci(err_late)),
+        ("noise-free output error without target, before → after".into(), format!("{} → {}", fmt_sci(error_before), fmt_sci(error_after))),
+    ];
+    let files = vec![csv, apical_png, output_png, error_png, checkpoint];
+    Ok(Report { experiment: "fig1".into(), rows, files })
+}

@@ -1,0 +1,111 @@
+//! Fig. S1: the self-predicting state is learned from random lateral weights.
+//!
+//! The network receives random input patterns with no target; W and B are fixed, W^IP learns by
+//! Eq. 8 and W^PI by Eq. 9. Both drive the lateral weights towards spec §5, where the apical
+//! compartments fall silent (v_A → 0) and the interneurons copy the layer above (u^I_k → u_{k+1}).
+//! Progress is measured on noise-free probe patterns, because training noise sets a floor.
+
+use apical_datasets::patterns::{InputDistribution, PatternStream, test_set};
+use apical_numerics::{Real, rng};
+use serde::{Deserialize, Serialize};
+
+use super::{Report, RunContext, fmt_sci, probe, save_final};
+use crate::SimError;
+use crate::config::{ConfigError, RunConfig, invalid};
+use crate::microcircuit::Microcircuit;
+use crate::record::Recorder;
+
+/// Settings of the Fig. S1 experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigS1Config {
+    /// The number of input patterns presented.
+    pub patterns: u64,
+    /// How long each pattern is shown (ms).
+    #[serde(default = "default_pattern_ms")]
+    pub pattern_ms: Real,
+    /// Probe the network every this many patterns.
+    pub record_every: u64,
+    /// The number of noise-free probe patterns.
+    #[serde(default = "default_probes")]
+    pub probes: usize,
+    /// The distribution of input rates.
+    #[serde(default = "InputDistribution::unit")]
+    pub inputs: InputDistribution,
+}
+
+fn default_pattern_ms() -> Real {
+    100.0
+}
+fn default_probes() -> usize {
+    20
+}
+
+impl FigS1Config {
+    pub(super) fn validate(&self, cfg: &RunConfig) -> Result<(), ConfigError> {
+        if cfg.network.sizes.len() < 3 {
+            return Err(invalid("network.sizes", "fig-s1 needs at least one hidden layer"));
+        }
+        if self.patterns == 0 || self.record_every == 0 || self.probes == 0 {
+            return Err(invalid("experiment.fig-s1", "patterns, record_every and probes must be ≥ 1"));
+        }
+        if !(self.pattern_ms.is_finite() && self.pattern_ms >= cfg.dynamics.dt) {
+            return Err(invalid("experiment.fig-s1.pattern_ms", "must be at least one time step"));
+        }
+        self.inputs.validate().map_err(|e| invalid("experiment.fig-s1.inputs", e.to_string()))
+    }
+}
+
+pub(super) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    let mut net = Microcircuit::new(cfg);
+    let n0 = cfg.network.sizes[0];
+    let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
+    let probes = test_set(n0, e.inputs, e.probes, rng::stream_seed(cfg.seed, rng::Stream::TestInputs));
+    let g = &cfg.network.conductances;
+    let mut rec = Recorder::new(&["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip"]);
+    let mut record = |net: &Microcircuit, pattern: u64| {
+        let m = probe(cfg, &net.weights, &probes);
+        let (dist_pi, dist_ip) = net.weights.distance_from_self_predicting(g);
+        rec.push(vec![net.time_ms() / 1000.0, pattern as Real, m.apical_sq, m.mismatch, dist_pi, dist_ip]);
+    };
+    record(&net, 0);
+    let steps = net.steps_for(e.pattern_ms);
+    let mut pattern = vec![0.0; n0];
+    ctx.progress.start("fig-s1", e.patterns);
+    for p in 1..=e.patterns {
+        inputs.next_into(&mut pattern);
+        net.set_input(&pattern);
+        net.run_steps(steps, true)?;
+        if p % e.record_every == 0 || p == e.patterns {
+            record(&net, p);
+        }
+        ctx.progress.advance(1);
+    }
+    ctx.progress.finish();
+
+    let csv = ctx.file("metrics.csv");
+    rec.write_csv(&csv)?;
+    let plot_apical = ctx.file("apical.png");
+    rec.plot(&plot_apical, "Fig. S1: apical potential (noise-free probes)", "time_s", &[("apical_sq", "‖v_A‖²")], "‖v_A‖²", true)?;
+    let plot_mismatch = ctx.file("mismatch.png");
+    let mismatch = [("mismatch", "‖u_2 − u^I_1‖²")];
+    rec.plot(&plot_mismatch, "Fig. S1: interneuron mismatch (noise-free probes)", "time_s", &mismatch, "squared mismatch", true)?;
+    let plot_lateral = ctx.file("lateral.png");
+    let lateral = [("dist_pi", "‖W^PI + B‖"), ("dist_ip", "‖W^IP − (c/d) W‖")];
+    rec.plot(&plot_lateral, "Fig. S1: distance of the lateral weights from spec §5", "time_s", &lateral, "Frobenius distance", true)?;
+    let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
+
+    let first = &rec.rows()[0];
+    let last = rec.rows().last().expect("recorded");
+    let rows = vec![
+        ("simulated time".into(), format!("{:.1} s ({} patterns)", net.time_ms() / 1000.0, e.patterns)),
+        ("‖v_A‖² start → end".into(), format!("{} → {}", fmt_sci(first[2]), fmt_sci(last[2]))),
+        ("‖v_A‖² reduction".into(), format!("{:.0}×", first[2] / last[2])),
+        ("mismatch start → end".into(), format!("{} → {}", fmt_sci(first[3]), fmt_sci(last[3]))),
+        ("mismatch reduction".into(), format!("{:.0}×", first[3] / last[3])),
+        ("‖W^PI + B‖ start → end".into(), format!("{:.3} → {:.3}", first[4], last[4])),
+        ("‖W^IP − (c/d)W‖ start → end".into(), format!("{:.3} → {:.3}", first[5], last[5])),
+    ];
+    let files = vec![csv, plot_apical, plot_mismatch, plot_lateral, checkpoint];
+    Ok(Report { experiment: "fig-s1".into(), rows, files })
+}

@@ -1,0 +1,573 @@
+//! The continuous-time microcircuit: its state, the explicit Euler engine and the fixed-point
+//! steady-state solver.
+//!
+//! One Euler step advances every population synchronously from the time-t state (spec §2, §4):
+//!
+//! ```text
+//! 1. drifts du_k, du^I_k and the plasticity inductions are computed from the time-t state;
+//! 2. u ← u + dt du + σ √dt ξ  (or σ dt ξ with the legacy scheme), and r ← φ(u);
+//! 3. the input and target filters advance: x̄ ← x̄ + (dt/τ_0)(x − x̄);
+//! 4. every matrix takes one fused pass: Δ and W are updated from the time-t induction and the
+//!    dendritic potential it drives is recomputed from the new rates, v ← W(t+dt) r(t+dt).
+//! ```
+//!
+//! The steady-state solver iterates the zero-drift equations of spec §3 in sweeps until no
+//! potential moves by more than a tolerance.
+
+use apical_neuron::{Drive, NeuronModel, Role};
+use apical_numerics::{Real, kernels, rate::RateFn, rng, stats};
+use apical_rules::{BottomUp, InterneuronDown, InterneuronUp, PostSignals, Rule, TopDown, TraceParams};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{NoiseScheme, RunConfig};
+use crate::network::{Shape, Weights};
+
+/// The dynamic state of one pyramidal layer k = 1 … N.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PyramidalLayer {
+    /// Somatic potentials u_k.
+    pub u: Vec<Real>,
+    /// The latest drift du_k/dt.
+    pub du: Vec<Real>,
+    /// Rates r_k = φ(u_k), followed by a constant 1 where a bias is enabled.
+    pub r: Vec<Real>,
+    /// The rates of the previous step (the presynaptic side of the induction).
+    r_prev: Vec<Real>,
+    /// Basal potentials v_B,k = W_k r_{k−1}.
+    pub v_basal: Vec<Real>,
+    /// Apical potentials v_A,k = B_k r_{k+1} + W^PI_k r^I_k (empty for the output layer).
+    pub v_apical: Vec<Real>,
+    /// The top-down part B_k r_{k+1}.
+    v_top_down: Vec<Real>,
+    /// The lateral part W^PI_k r^I_k.
+    v_lateral: Vec<Real>,
+    post_up: Vec<Real>,
+    post_down: Vec<Real>,
+    post_pi: Vec<Real>,
+    scratch: Vec<Real>,
+}
+
+/// The dynamic state of the interneurons of hidden layer k = 1 … N−1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interneurons {
+    /// Somatic potentials u^I_k.
+    pub u: Vec<Real>,
+    /// The latest drift.
+    pub du: Vec<Real>,
+    /// Rates r^I_k.
+    pub r: Vec<Real>,
+    r_prev: Vec<Real>,
+    /// Dendritic potentials v^I_k = W^IP_k r_k.
+    pub v: Vec<Real>,
+    post_ip: Vec<Real>,
+    scratch: Vec<Real>,
+}
+
+/// The whole dynamic state of a microcircuit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Filtered input rates r_0, followed by a constant 1 where a bias is enabled.
+    pub r0: Vec<Real>,
+    r0_prev: Vec<Real>,
+    /// The input pattern the filter moves towards.
+    pub input: Vec<Real>,
+    /// The target potential the target filter moves towards.
+    pub target: Vec<Real>,
+    /// The filtered target potential u_trgt that nudges the output.
+    pub u_trgt: Vec<Real>,
+    /// Whether the teacher current is on.
+    pub target_on: bool,
+    input_started: bool,
+    target_started: bool,
+    /// Pyramidal layers 1 … N.
+    pub pyramidal: Vec<PyramidalLayer>,
+    /// Interneurons of hidden layers 1 … N−1.
+    pub inter: Vec<Interneurons>,
+    /// Steps taken.
+    pub step: u64,
+    /// Time since the last input switch (ms).
+    pub since_switch: Real,
+}
+
+/// The simulation blew up: a potential became NaN or infinite.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("simulation diverged at step {step} (t = {time_ms} ms): {population} is not finite")]
+pub struct Diverged {
+    /// The step at which it was detected.
+    pub step: u64,
+    /// The simulated time.
+    pub time_ms: Real,
+    /// The population, e.g. "pyramidal layer 2".
+    pub population: String,
+}
+
+/// A microcircuit: checked parameters, neuron models, weights and state.
+#[derive(Debug)]
+pub struct Microcircuit {
+    /// Layer widths and bias.
+    pub shape: Shape,
+    /// The rate function.
+    pub phi: RateFn,
+    /// Conductances.
+    pub conductances: apical_neuron::CompartmentParams,
+    /// The weights.
+    pub weights: Weights,
+    /// The dynamic state.
+    pub state: State,
+    pyramidal_models: Vec<Box<dyn NeuronModel>>,
+    inter_models: Vec<Box<dyn NeuronModel>>,
+    dt: Real,
+    tau_0: Real,
+    sigma: Real,
+    noise: NoiseScheme,
+    trace: TraceParams,
+    learning_lag: Real,
+    noise_rng: rng::Rng,
+}
+
+/// The parts of a microcircuit that a checkpoint must keep besides the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The weights and traces.
+    pub weights: Weights,
+    /// The dynamic state.
+    pub state: State,
+    /// The noise generator.
+    pub noise_rng: rng::Rng,
+}
+
+fn models(cfg: &RunConfig, roles: impl Iterator<Item = Role>) -> Vec<Box<dyn NeuronModel>> {
+    let net = &cfg.network;
+    roles.map(|role| apical_neuron::build(&net.neuron, role, &net.conductances).expect("validated model")).collect()
+}
+
+impl State {
+    fn new(shape: &Shape) -> Self {
+        let n = &shape.sizes;
+        let depth = shape.depth();
+        let b = usize::from(shape.bias);
+        let rates = |len: usize| {
+            let mut r = vec![0.0; len + b];
+            if b == 1 {
+                r[len] = 1.0;
+            }
+            r
+        };
+        let pyramidal = (1..=depth)
+            .map(|k| {
+                let apical = if k < depth { n[k] } else { 0 };
+                PyramidalLayer {
+                    u: vec![0.0; n[k]],
+                    du: vec![0.0; n[k]],
+                    r: rates(n[k]),
+                    r_prev: rates(n[k]),
+                    v_basal: vec![0.0; n[k]],
+                    v_apical: vec![0.0; apical],
+                    v_top_down: vec![0.0; apical],
+                    v_lateral: vec![0.0; apical],
+                    post_up: vec![0.0; n[k]],
+                    post_down: vec![0.0; apical],
+                    post_pi: vec![0.0; apical],
+                    scratch: vec![0.0; n[k]],
+                }
+            })
+            .collect();
+        let inter = (1..depth)
+            .map(|k| Interneurons {
+                u: vec![0.0; n[k + 1]],
+                du: vec![0.0; n[k + 1]],
+                r: vec![0.0; n[k + 1]],
+                r_prev: vec![0.0; n[k + 1]],
+                v: vec![0.0; n[k + 1]],
+                post_ip: vec![0.0; n[k + 1]],
+                scratch: vec![0.0; n[k + 1]],
+            })
+            .collect();
+        State {
+            r0: rates(n[0]),
+            r0_prev: rates(n[0]),
+            input: vec![0.0; n[0]],
+            target: vec![0.0; n[depth]],
+            u_trgt: vec![0.0; n[depth]],
+            target_on: false,
+            input_started: false,
+            target_started: false,
+            pyramidal,
+            inter,
+            step: 0,
+            since_switch: 0.0,
+        }
+    }
+}
+
+impl Microcircuit {
+    /// Builds the network of a validated configuration with freshly drawn weights (and the weight
+    /// file it names, if any), at rest.
+    pub fn new(cfg: &RunConfig) -> Self {
+        let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+        let mut weights = Weights::from_config(cfg, &shape);
+        weights.init_lateral(cfg.init.lateral, &cfg.network.conductances);
+        Self::with_weights(cfg, weights)
+    }
+
+    /// Builds a network of a validated configuration around given weights, at rest.
+    ///
+    /// # Panics
+    /// If the weights do not have the configuration's shapes.
+    pub fn with_weights(cfg: &RunConfig, weights: Weights) -> Self {
+        let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+        let depth = shape.depth();
+        for (name, m) in weights.named() {
+            let expected = shape.named_shapes().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s);
+            assert_eq!(Some(m.shape()), expected, "weight matrix {name} has the wrong shape");
+        }
+        let roles = (1..=depth).map(|k| if k == depth { Role::Output } else { Role::Pyramidal });
+        let mut circuit = Microcircuit {
+            pyramidal_models: models(cfg, roles),
+            inter_models: models(cfg, (1..depth).map(|_| Role::Interneuron)),
+            state: State::new(&shape),
+            shape,
+            phi: cfg.network.phi,
+            conductances: cfg.network.conductances,
+            weights,
+            dt: cfg.dynamics.dt,
+            tau_0: cfg.dynamics.tau_0,
+            sigma: cfg.dynamics.sigma,
+            noise: cfg.dynamics.noise,
+            trace: TraceParams { tau_w: cfg.plasticity.tau_w, order: cfg.plasticity.order },
+            learning_lag: cfg.plasticity.learning_lag,
+            noise_rng: rng::stream(cfg.seed, rng::Stream::Noise),
+        };
+        circuit.refresh();
+        circuit
+    }
+
+    /// The parts a checkpoint keeps.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { weights: self.weights.clone(), state: self.state.clone(), noise_rng: self.noise_rng.clone() }
+    }
+
+    /// Restores a snapshot taken from a network of the same configuration.
+    pub fn restore(cfg: &RunConfig, snapshot: Snapshot) -> Self {
+        let mut circuit = Self::with_weights(cfg, snapshot.weights);
+        circuit.state = snapshot.state;
+        circuit.noise_rng = snapshot.noise_rng;
+        circuit
+    }
+
+    /// The Euler time step (ms).
+    pub fn dt(&self) -> Real {
+        self.dt
+    }
+
+    /// The simulated time (ms).
+    pub fn time_ms(&self) -> Real {
+        self.state.step as Real * self.dt
+    }
+
+    /// N, the index of the output layer.
+    pub fn depth(&self) -> usize {
+        self.shape.depth()
+    }
+
+    /// Sets the noise amplitude σ (0 for noise-free test runs).
+    pub fn set_sigma(&mut self, sigma: Real) {
+        self.sigma = sigma;
+    }
+
+    /// Presents a new input pattern. The input filter moves towards it with τ_0; the very first
+    /// pattern is taken over at once, so a run does not start from a zero input.
+    ///
+    /// # Panics
+    /// If the pattern does not have n_0 entries.
+    pub fn set_input(&mut self, pattern: &[Real]) {
+        let s = &mut self.state;
+        assert_eq!(pattern.len(), s.input.len(), "input pattern length");
+        s.input.copy_from_slice(pattern);
+        s.since_switch = 0.0;
+        if !s.input_started {
+            s.input_started = true;
+            s.r0[..pattern.len()].copy_from_slice(pattern);
+            self.refresh();
+        }
+    }
+
+    /// Switches the teacher current on with a target potential, or off with `None`. The target
+    /// filter carries over between targets; the very first target is taken over at once.
+    ///
+    /// # Panics
+    /// If the target does not have n_N entries.
+    pub fn set_target(&mut self, target: Option<&[Real]>) {
+        let s = &mut self.state;
+        match target {
+            Some(t) => {
+                assert_eq!(t.len(), s.target.len(), "target length");
+                s.target.copy_from_slice(t);
+                if !s.target_started {
+                    s.target_started = true;
+                    s.u_trgt.copy_from_slice(t);
+                }
+                s.target_on = true;
+            }
+            None => s.target_on = false,
+        }
+    }
+
+    /// Recomputes rates and every dendritic potential from the somatic potentials and weights.
+    pub fn refresh(&mut self) {
+        let depth = self.depth();
+        for k in 1..=depth {
+            let layer = &mut self.state.pyramidal[k - 1];
+            let n = layer.u.len();
+            self.pyramidal_models[k - 1].rate(&self.phi, &layer.u, &layer.du, &mut layer.r[..n]);
+        }
+        for k in 1..depth {
+            let inter = &mut self.state.inter[k - 1];
+            self.inter_models[k - 1].rate(&self.phi, &inter.u, &inter.du, &mut inter.r);
+        }
+        for k in 1..=depth {
+            self.dendrites(k);
+        }
+    }
+
+    /// Recomputes the dendritic potentials of layer k (and of its interneurons) from the rates.
+    fn dendrites(&mut self, k: usize) {
+        let depth = self.depth();
+        let w = &self.weights;
+        let (below, rest) = self.state.pyramidal.split_at_mut(k - 1);
+        let pre = if k == 1 { &self.state.r0 } else { &below[k - 2].r };
+        let (layer, above) = rest.split_first_mut().expect("layer exists");
+        kernels::gemv(&mut layer.v_basal, &w.up[k - 1].w, pre);
+        if k < depth {
+            let inter = &mut self.state.inter[k - 1];
+            let n_up = above[0].u.len();
+            kernels::gemv(&mut layer.v_top_down, &w.down[k - 1].w, &above[0].r[..n_up]);
+            kernels::gemv(&mut layer.v_lateral, &w.pi[k - 1].w, &inter.r);
+            kernels::gemv(&mut inter.v, &w.ip[k - 1].w, &layer.r);
+            for i in 0..layer.v_apical.len() {
+                layer.v_apical[i] = layer.v_top_down[i] + layer.v_lateral[i];
+            }
+        }
+    }
+
+    /// Advances the network by one Euler step, with plasticity if `learn` is set (and the
+    /// learning lag has passed).
+    pub fn step(&mut self, learn: bool) -> Result<(), Diverged> {
+        let depth = self.depth();
+        let learn = learn && self.state.since_switch >= self.learning_lag;
+        let phi = self.phi;
+        // 1. Drifts and inductions from the time-t state.
+        for k in 1..=depth {
+            let (layer, above) = self.state.pyramidal[k - 1..].split_first_mut().expect("layer exists");
+            let model = &self.pyramidal_models[k - 1];
+            let nudge = (k == depth && self.state.target_on).then_some(&self.state.u_trgt[..]);
+            let v_apical = (k < depth).then_some(&layer.v_apical[..]);
+            let drive = Drive { v_dend: &layer.v_basal, v_apical, nudge };
+            model.drift(&layer.u, &drive, &mut layer.du);
+            if learn {
+                let c = model.prediction_gain();
+                for (s, &v) in layer.scratch.iter_mut().zip(&layer.v_basal) {
+                    *s = c * v;
+                }
+                BottomUp.post_factor(&phi, &PostSignals { u: &layer.u, prediction: &layer.scratch }, &mut layer.post_up);
+                if k < depth {
+                    let signals = PostSignals { u: &layer.u, prediction: &layer.v_apical };
+                    InterneuronDown.post_factor(&phi, &signals, &mut layer.post_pi);
+                    let signals = PostSignals { u: &layer.u, prediction: &layer.v_top_down };
+                    TopDown.post_factor(&phi, &signals, &mut layer.post_down);
+                }
+            }
+            if k < depth {
+                let inter = &mut self.state.inter[k - 1];
+                let model = &self.inter_models[k - 1];
+                let drive = Drive { v_dend: &inter.v, v_apical: None, nudge: Some(&above[0].u) };
+                model.drift(&inter.u, &drive, &mut inter.du);
+                if learn {
+                    let d = model.prediction_gain();
+                    for (s, &v) in inter.scratch.iter_mut().zip(&inter.v) {
+                        *s = d * v;
+                    }
+                    let signals = PostSignals { u: &inter.u, prediction: &inter.scratch };
+                    InterneuronUp.post_factor(&phi, &signals, &mut inter.post_ip);
+                }
+            }
+        }
+        // 2. Somatic potentials and rates.
+        let dt = self.dt;
+        let noise_scale = match self.noise {
+            NoiseScheme::EulerMaruyama => self.sigma * dt.sqrt(),
+            NoiseScheme::LegacyDt => self.sigma * dt,
+        };
+        for k in 1..=depth {
+            let layer = &mut self.state.pyramidal[k - 1];
+            euler_update(&mut layer.u, &layer.du, dt, noise_scale, &mut self.noise_rng, &mut layer.scratch);
+            std::mem::swap(&mut layer.r, &mut layer.r_prev);
+            let n = layer.u.len();
+            self.pyramidal_models[k - 1].rate(&phi, &layer.u, &layer.du, &mut layer.r[..n]);
+            if k < depth {
+                let inter = &mut self.state.inter[k - 1];
+                euler_update(&mut inter.u, &inter.du, dt, noise_scale, &mut self.noise_rng, &mut inter.scratch);
+                std::mem::swap(&mut inter.r, &mut inter.r_prev);
+                self.inter_models[k - 1].rate(&phi, &inter.u, &inter.du, &mut inter.r);
+            }
+        }
+        // 3. Input and target filters.
+        let s = &mut self.state;
+        s.r0_prev.copy_from_slice(&s.r0);
+        let n0 = s.input.len();
+        let filter = apical_numerics::LowPass { tau: self.tau_0 };
+        filter.step(&mut s.r0[..n0], &s.input, dt);
+        filter.step(&mut s.u_trgt, &s.target, dt);
+        // 4. One pass over every matrix: plasticity from the time-t induction, then new dendrites.
+        let w = &mut self.weights;
+        let trace = self.trace;
+        let step = |syn: &mut apical_rules::Synapses, post: &[Real], pre: &[Real], x: &[Real], out: &mut [Real]| {
+            if learn {
+                syn.step(post, pre, dt, trace, x, out);
+            } else {
+                kernels::gemv(out, &syn.w, x);
+            }
+        };
+        for k in 1..=depth {
+            let (below, rest) = s.pyramidal.split_at_mut(k - 1);
+            let (pre_prev, pre) = if k == 1 {
+                (&s.r0_prev[..], &s.r0[..])
+            } else {
+                (&below[k - 2].r_prev[..], &below[k - 2].r[..])
+            };
+            let (layer, above) = rest.split_first_mut().expect("layer exists");
+            step(&mut w.up[k - 1], &layer.post_up, pre_prev, pre, &mut layer.v_basal);
+            if k < depth {
+                let inter = &mut s.inter[k - 1];
+                let n_up = above[0].u.len();
+                let (up_prev, up) = (&above[0].r_prev[..n_up], &above[0].r[..n_up]);
+                step(&mut w.down[k - 1], &layer.post_down, up_prev, up, &mut layer.v_top_down);
+                step(&mut w.pi[k - 1], &layer.post_pi, &inter.r_prev, &inter.r, &mut layer.v_lateral);
+                step(&mut w.ip[k - 1], &inter.post_ip, &layer.r_prev, &layer.r, &mut inter.v);
+                for i in 0..layer.v_apical.len() {
+                    layer.v_apical[i] = layer.v_top_down[i] + layer.v_lateral[i];
+                }
+            }
+        }
+        s.step += 1;
+        s.since_switch += dt;
+        self.check_finite()
+    }
+
+    /// Runs `steps` Euler steps.
+    pub fn run_steps(&mut self, steps: u64, learn: bool) -> Result<(), Diverged> {
+        for _ in 0..steps {
+            self.step(learn)?;
+        }
+        Ok(())
+    }
+
+    /// The number of steps that cover `ms` milliseconds.
+    pub fn steps_for(&self, ms: Real) -> u64 {
+        (ms / self.dt).round() as u64
+    }
+
+    fn check_finite(&self) -> Result<(), Diverged> {
+        let s = &self.state;
+        let bad = |population: String| Diverged { step: s.step, time_ms: self.time_ms(), population };
+        for (k, layer) in s.pyramidal.iter().enumerate() {
+            if !layer.u.iter().all(|x| x.is_finite()) {
+                return Err(bad(format!("the potential of pyramidal layer {}", k + 1)));
+            }
+        }
+        for (k, inter) in s.inter.iter().enumerate() {
+            if !inter.u.iter().all(|x| x.is_finite()) {
+                return Err(bad(format!("the potential of the interneurons of layer {}", k + 1)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Solves the steady state of the current input and target by fixed-point sweeps of the
+    /// zero-drift equations (spec §3), with no noise and no plasticity. Input and target filters
+    /// are set to their patterns. Returns the number of sweeps, or `None` if `max_sweeps` did not
+    /// bring the largest change below `tol`.
+    pub fn settle(&mut self, tol: Real, max_sweeps: usize) -> Option<usize> {
+        let depth = self.depth();
+        let s = &mut self.state;
+        let n0 = s.input.len();
+        s.r0[..n0].copy_from_slice(&s.input);
+        s.u_trgt.copy_from_slice(&s.target);
+        for layer in &mut s.pyramidal {
+            layer.du.fill(0.0);
+        }
+        for inter in &mut s.inter {
+            inter.du.fill(0.0);
+        }
+        for sweep in 1..=max_sweeps {
+            let mut change: Real = 0.0;
+            for k in 1..=depth {
+                self.dendrites(k);
+                let s = &mut self.state;
+                let (layer, above) = s.pyramidal[k - 1..].split_first_mut().expect("layer exists");
+                let nudge = (k == depth && s.target_on).then_some(&s.u_trgt[..]);
+                let v_apical = (k < depth).then_some(&layer.v_apical[..]);
+                let drive = Drive { v_dend: &layer.v_basal, v_apical, nudge };
+                self.pyramidal_models[k - 1].steady_state(&drive, &mut layer.scratch);
+                change = change.max(max_abs_diff(&layer.scratch, &layer.u));
+                layer.u.copy_from_slice(&layer.scratch);
+                let n = layer.u.len();
+                self.pyramidal_models[k - 1].rate(&self.phi, &layer.u, &layer.du, &mut layer.r[..n]);
+                if k < depth {
+                    let inter = &mut s.inter[k - 1];
+                    kernels::gemv(&mut inter.v, &self.weights.ip[k - 1].w, &layer.r);
+                    let drive = Drive { v_dend: &inter.v, v_apical: None, nudge: Some(&above[0].u) };
+                    self.inter_models[k - 1].steady_state(&drive, &mut inter.scratch);
+                    change = change.max(max_abs_diff(&inter.scratch, &inter.u));
+                    inter.u.copy_from_slice(&inter.scratch);
+                    self.inter_models[k - 1].rate(&self.phi, &inter.u, &inter.du, &mut inter.r);
+                }
+            }
+            if change <= tol {
+                self.refresh();
+                return Some(sweep);
+            }
+        }
+        self.refresh();
+        None
+    }
+
+    /// ‖v_A‖², summed over hidden layers.
+    pub fn apical_sq_norm(&self) -> Real {
+        self.state.pyramidal.iter().map(|l| stats::sq_norm(&l.v_apical)).sum()
+    }
+
+    /// ‖u_{k+1} − u^I_k‖², summed over hidden layers.
+    pub fn interneuron_mismatch(&self) -> Real {
+        let s = &self.state;
+        s.inter.iter().enumerate().map(|(k, inter)| stats::sq_distance(&s.pyramidal[k + 1].u, &inter.u)).sum()
+    }
+
+    /// The output rates r_N.
+    pub fn output_rates(&self) -> &[Real] {
+        let layer = self.state.pyramidal.last().expect("at least one layer");
+        &layer.r[..layer.u.len()]
+    }
+
+    /// The output potentials u_N.
+    pub fn output_potentials(&self) -> &[Real] {
+        &self.state.pyramidal.last().expect("at least one layer").u
+    }
+}
+
+fn euler_update(u: &mut [Real], du: &[Real], dt: Real, noise_scale: Real, rng: &mut rng::Rng, noise: &mut [Real]) {
+    if noise_scale > 0.0 {
+        rng::fill_gaussian(rng, noise_scale, noise);
+        for i in 0..u.len() {
+            u[i] += dt * du[i] + noise[i];
+        }
+    } else {
+        for i in 0..u.len() {
+            u[i] += dt * du[i];
+        }
+    }
+}
+
+fn max_abs_diff(a: &[Real], b: &[Real]) -> Real {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, Real::max)
+}

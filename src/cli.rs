@@ -1,0 +1,45 @@
+//! Loading configurations for the command-line tool, with one-line errors that name the file,
+//! line and field.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use apical_sim::{config::RunConfig, presets};
+
+/// Parses a TOML configuration; `source` names it in errors as `source:line:column`.
+pub fn parse_config(text: &str, source: &str) -> Result<RunConfig> {
+    toml::from_str::<RunConfig>(text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(":{line}:{column}")
+            })
+            .unwrap_or_default();
+        anyhow!("{source}{place}: {}", e.message().trim().replace('\n', " "))
+    })
+}
+
+/// Reads and validates a configuration file. A relative `init.weights` path is taken from the
+/// file's folder.
+pub fn load_config(path: &Path) -> Result<RunConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut cfg = parse_config(&text, &path.display().to_string())?;
+    if let Some(w) = &cfg.init.weights {
+        if w.is_relative() {
+            cfg.init.weights = Some(path.parent().unwrap_or(Path::new(".")).join(w));
+        }
+    }
+    cfg.validate().with_context(|| path.display().to_string())?;
+    Ok(cfg)
+}
+
+/// The preset `name`, or an error listing the known ones.
+pub fn preset(name: &str) -> Result<RunConfig> {
+    presets::preset(name).ok_or_else(|| {
+        let known: Vec<&str> = presets::PRESETS.iter().map(|(n, _)| *n).collect();
+        anyhow!("unknown preset '{name}' (known: {})", known.join(", "))
+    })
+}
