@@ -17,6 +17,8 @@
 //! Eq. 10  B_k     (TopDown):         post = φ(u_k)   − φ(B_k r_{k+1}), pre = r_{k+1}
 //! ```
 //!
+//! [`backprop`] is the analytic gradient these rules approximate (spec §6).
+//!
 //! [`Synapses`] holds a matrix with its trace and learning rate and applies the fused kernel of
 //! [`apical_numerics::kernels::plasticity_pass`].
 //!
@@ -30,6 +32,7 @@
 //! assert_eq!(post, [0.0, 0.0]);
 //! ```
 
+pub mod backprop;
 mod synapses;
 
 pub use synapses::{Synapses, TraceParams};

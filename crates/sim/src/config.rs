@@ -21,7 +21,8 @@ pub struct RunConfig {
     pub seed: u64,
     /// Architecture and neuron model.
     pub network: NetworkConfig,
-    /// Time step, filters and noise.
+    /// Time step, filters and noise (defaults apply where the section is missing).
+    #[serde(default)]
     pub dynamics: DynamicsConfig,
     /// Learning rates and traces.
     pub plasticity: PlasticityConfig,
@@ -81,6 +82,12 @@ pub struct DynamicsConfig {
     /// Noise discretisation.
     #[serde(default)]
     pub noise: NoiseScheme,
+}
+
+impl Default for DynamicsConfig {
+    fn default() -> Self {
+        DynamicsConfig { dt: default_dt(), tau_0: default_tau_0(), sigma: 0.0, noise: NoiseScheme::default() }
+    }
 }
 
 fn default_dt() -> Real {

@@ -369,7 +369,11 @@ impl Microcircuit {
                 for (s, &v) in layer.scratch.iter_mut().zip(&layer.v_basal) {
                     *s = c * v;
                 }
-                BottomUp.post_factor(&phi, &PostSignals { u: &layer.u, prediction: &layer.scratch }, &mut layer.post_up);
+                BottomUp.post_factor(
+                    &phi,
+                    &PostSignals { u: &layer.u, prediction: &layer.scratch },
+                    &mut layer.post_up,
+                );
                 if k < depth {
                     let signals = PostSignals { u: &layer.u, prediction: &layer.v_apical };
                     InterneuronDown.post_factor(&phi, &signals, &mut layer.post_pi);
@@ -430,11 +434,8 @@ impl Microcircuit {
         };
         for k in 1..=depth {
             let (below, rest) = s.pyramidal.split_at_mut(k - 1);
-            let (pre_prev, pre) = if k == 1 {
-                (&s.r0_prev[..], &s.r0[..])
-            } else {
-                (&below[k - 2].r_prev[..], &below[k - 2].r[..])
-            };
+            let (pre_prev, pre) =
+                if k == 1 { (&s.r0_prev[..], &s.r0[..]) } else { (&below[k - 2].r_prev[..], &below[k - 2].r[..]) };
             let (layer, above) = rest.split_first_mut().expect("layer exists");
             step(&mut w.up[k - 1], &layer.post_up, pre_prev, pre, &mut layer.v_basal);
             if k < depth {

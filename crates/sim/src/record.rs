@@ -62,13 +62,26 @@ impl Recorder {
     }
 
     /// Plots columns `ys` against column `x` as a PNG.
-    pub fn plot(&self, path: &Path, title: &str, x: &str, ys: &[(&str, &str)], y_label: &str, log_y: bool) -> Result<(), SimError> {
+    pub fn plot(
+        &self,
+        path: &Path,
+        title: &str,
+        x: &str,
+        ys: &[(&str, &str)],
+        y_label: &str,
+        log_y: bool,
+    ) -> Result<(), SimError> {
         let xs = self.column(x);
-        let series = ys
-            .iter()
-            .map(|(col, label)| Series::new(*label, xs.iter().copied().zip(self.column(col))))
-            .collect();
-        let plot = LinePlot { title: title.into(), x_label: x.into(), y_label: y_label.into(), log_y, series, ..Default::default() };
+        let series =
+            ys.iter().map(|(col, label)| Series::new(*label, xs.iter().copied().zip(self.column(col)))).collect();
+        let plot = LinePlot {
+            title: title.into(),
+            x_label: x.into(),
+            y_label: y_label.into(),
+            log_y,
+            series,
+            ..Default::default()
+        };
         plot.save_png(path)?;
         Ok(())
     }

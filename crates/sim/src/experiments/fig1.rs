@@ -64,7 +64,8 @@ impl Fig1Config {
 /// The mean of column `col` over rows whose time lies in [from, to) seconds.
 fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
     let t = rec.column("time_s");
-    let v: Vec<Real> = rec.column(col).into_iter().zip(t).filter(|(_, t)| *t >= from && *t < to).map(|(v, _)| v).collect();
+    let v: Vec<Real> =
+        rec.column(col).into_iter().zip(t).filter(|(_, t)| *t >= from && *t < to).map(|(v, _)| v).collect();
     stats::mean(&v)
 }
 
@@ -75,7 +76,8 @@ pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
     let mut input = vec![0.0; n0];
     PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs)).next_into(&mut input);
     let mut target_rates = vec![0.0; n_out];
-    PatternStream::new(n_out, e.target_rates, rng::stream_seed(cfg.seed, rng::Stream::Teacher)).next_into(&mut target_rates);
+    PatternStream::new(n_out, e.target_rates, rng::stream_seed(cfg.seed, rng::Stream::Teacher))
+        .next_into(&mut target_rates);
     let phi = cfg.network.phi;
     let target: Vec<Real> = target_rates.iter().map(|&r| phi.inverse(r).expect("validated range")).collect();
 
@@ -89,7 +91,8 @@ pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
     };
     let error_before = free_error(&net);
 
-    let mut rec = Recorder::new(&["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"]);
+    let mut rec =
+        Recorder::new(&["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"]);
     net.set_input(&input);
     let record_steps = net.steps_for(e.record_ms).max(1);
     let total = net.steps_for(e.duration_ms);
@@ -122,11 +125,32 @@ pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
     let csv = ctx.file("metrics.csv");
     rec.write_csv(&csv)?;
     let apical_png = ctx.file("apical.png");
-    rec.plot(&apical_png, "Fig. 1: apical error (target on between the switches)", "time_s", &[("apical_sq", "‖v_A‖²"), ("target_on", "target on")], "‖v_A‖²", false)?;
+    rec.plot(
+        &apical_png,
+        "Fig. 1: apical error (target on between the switches)",
+        "time_s",
+        &[("apical_sq", "‖v_A‖²"), ("target_on", "target on")],
+        "‖v_A‖²",
+        false,
+    )?;
     let output_png = ctx.file("output.png");
-    rec.plot(&output_png, "Fig. 1: output rate and its target", "time_s", &[("r_out_1", "r_N,1"), ("r_trgt_1", "target")], "rate", false)?;
+    rec.plot(
+        &output_png,
+        "Fig. 1: output rate and its target",
+        "time_s",
+        &[("r_out_1", "r_N,1"), ("r_trgt_1", "target")],
+        "rate",
+        false,
+    )?;
     let error_png = ctx.file("output_error.png");
-    rec.plot(&error_png, "Fig. 1: output error ‖r_N − r_trgt‖²", "time_s", &[("output_error", "‖r_N − r_trgt‖²")], "squared error", true)?;
+    rec.plot(
+        &error_png,
+        "Fig. 1: output error ‖r_N − r_trgt‖²",
+        "time_s",
+        &[("output_error", "‖r_N − r_trgt‖²")],
+        "squared error",
+        true,
+    )?;
     let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
 
     let s = |ms: Real| ms / 1000.0;
@@ -142,7 +166,10 @@ pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
         ("‖v_A‖² at the end of the target period".into(), fmt_sci(late)),
         ("output error after switch-on".into(), fmt_sci(err_on)),
         ("output error at the end of the target period".into(), fmt_sci(err_late)),
-        ("noise-free output error without target, before → after".into(), format!("{} → {}", fmt_sci(error_before), fmt_sci(error_after))),
+        (
+            "noise-free output error without target, before → after".into(),
+            format!("{} → {}", fmt_sci(error_before), fmt_sci(error_after)),
+        ),
     ];
     let files = vec![csv, apical_png, output_png, error_png, checkpoint];
     Ok(Report { experiment: "fig1".into(), rows, files })

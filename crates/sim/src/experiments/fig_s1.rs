@@ -86,13 +86,34 @@ pub(super) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Res
     let csv = ctx.file("metrics.csv");
     rec.write_csv(&csv)?;
     let plot_apical = ctx.file("apical.png");
-    rec.plot(&plot_apical, "Fig. S1: apical potential (noise-free probes)", "time_s", &[("apical_sq", "‖v_A‖²")], "‖v_A‖²", true)?;
+    rec.plot(
+        &plot_apical,
+        "Fig. S1: apical potential (noise-free probes)",
+        "time_s",
+        &[("apical_sq", "‖v_A‖²")],
+        "‖v_A‖²",
+        true,
+    )?;
     let plot_mismatch = ctx.file("mismatch.png");
     let mismatch = [("mismatch", "‖u_2 − u^I_1‖²")];
-    rec.plot(&plot_mismatch, "Fig. S1: interneuron mismatch (noise-free probes)", "time_s", &mismatch, "squared mismatch", true)?;
+    rec.plot(
+        &plot_mismatch,
+        "Fig. S1: interneuron mismatch (noise-free probes)",
+        "time_s",
+        &mismatch,
+        "squared mismatch",
+        true,
+    )?;
     let plot_lateral = ctx.file("lateral.png");
     let lateral = [("dist_pi", "‖W^PI + B‖"), ("dist_ip", "‖W^IP − (c/d) W‖")];
-    rec.plot(&plot_lateral, "Fig. S1: distance of the lateral weights from spec §5", "time_s", &lateral, "Frobenius distance", true)?;
+    rec.plot(
+        &plot_lateral,
+        "Fig. S1: distance of the lateral weights from spec §5",
+        "time_s",
+        &lateral,
+        "Frobenius distance",
+        true,
+    )?;
     let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
 
     let first = &rec.rows()[0];

@@ -113,7 +113,8 @@ impl RunContext<'_> {
 /// Runs the experiment of a validated configuration.
 pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     cfg.validate()?;
-    std::fs::create_dir_all(&ctx.out_dir).map_err(|source| crate::files::WriteError { path: ctx.out_dir.clone(), source })?;
+    std::fs::create_dir_all(&ctx.out_dir)
+        .map_err(|source| crate::files::WriteError { path: ctx.out_dir.clone(), source })?;
     match &cfg.experiment {
         ExperimentConfig::FigS1(e) => fig_s1::run(cfg, e, ctx),
         ExperimentConfig::Fig1(e) => fig1::run(cfg, e, ctx),
@@ -128,7 +129,8 @@ pub(crate) fn fmt_sci(x: f64) -> String {
 /// Saves a run's final checkpoint with no resume payload and returns its path.
 pub(crate) fn save_final(cfg: &RunConfig, weights: &crate::network::Weights, dir: &Path) -> Result<PathBuf, SimError> {
     let path = dir.join("checkpoint.bin");
-    let config = toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;
+    let config =
+        toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;
     crate::checkpoint::Checkpoint { config, weights: weights.clone(), resume: Vec::new() }.save(&path)?;
     Ok(path)
 }
