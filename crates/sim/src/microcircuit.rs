@@ -201,13 +201,12 @@ impl State {
 }
 
 impl Microcircuit {
-    /// Builds the network of a validated configuration with freshly drawn weights (and the weight
-    /// file it names, if any), at rest.
-    pub fn new(cfg: &RunConfig) -> Self {
+    /// Builds the network of a validated configuration with its initial weights
+    /// ([`Weights::initial`]: drawn, replaced from the weight file it names, lateral
+    /// initialisation), at rest.
+    pub fn new(cfg: &RunConfig) -> Result<Self, crate::network::WeightFileError> {
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
-        let mut weights = Weights::from_config(cfg, &shape);
-        weights.init_lateral(cfg.init.lateral, &cfg.network.conductances);
-        Self::with_weights(cfg, weights)
+        Ok(Self::with_weights(cfg, Weights::initial(cfg, &shape)?))
     }
 
     /// Builds a network of a validated configuration around given weights, at rest.

@@ -103,7 +103,8 @@ pub enum WeightFileError {
 
 impl Weights {
     /// Draws every matrix from U(−range, range) with the run's weight stream and sets the learning
-    /// rates of the configuration; lateral weights are then initialised as configured.
+    /// rates of the configuration. [`Weights::initial`] adds the weight file and the lateral
+    /// initialisation.
     pub fn from_config(cfg: &RunConfig, shape: &Shape) -> Self {
         let mut rng = rng::stream(cfg.seed, rng::Stream::Weights);
         let range = cfg.init.range;
@@ -136,6 +137,17 @@ impl Weights {
             self.pi[k - 1].w = self.down[k - 1].w.scaled(-1.0);
             self.ip[k - 1].w = self.up[k].w.scaled(c_next / d);
         }
+    }
+
+    /// The initial weights of a validated configuration: drawn at random, then replaced by the
+    /// arrays of the configuration's weight file (if any), then the lateral initialisation.
+    pub fn initial(cfg: &RunConfig, shape: &Shape) -> Result<Self, WeightFileError> {
+        let mut weights = Self::from_config(cfg, shape);
+        if let Some(path) = &cfg.init.weights {
+            weights.load_npz(path)?;
+        }
+        weights.init_lateral(cfg.init.lateral, &cfg.network.conductances);
+        Ok(weights)
     }
 
     /// Applies the lateral initialisation of a configuration.

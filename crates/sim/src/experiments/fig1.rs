@@ -70,7 +70,7 @@ fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
 }
 
 pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let mut net = Microcircuit::new(cfg);
+    let mut net = Microcircuit::new(cfg)?;
     let sizes = &cfg.network.sizes;
     let (n0, n_out) = (sizes[0], sizes[sizes.len() - 1]);
     let mut input = vec![0.0; n0];

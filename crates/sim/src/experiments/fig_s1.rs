@@ -30,7 +30,7 @@ pub struct FigS1Config {
     #[serde(default = "default_probes")]
     pub probes: usize,
     /// The distribution of input rates.
-    #[serde(default = "InputDistribution::unit")]
+    #[serde(default = "InputDistribution::symmetric")]
     pub inputs: InputDistribution,
 }
 
@@ -57,7 +57,7 @@ impl FigS1Config {
 }
 
 pub(super) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let mut net = Microcircuit::new(cfg);
+    let mut net = Microcircuit::new(cfg)?;
     let n0 = cfg.network.sizes[0];
     let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
     let probes = test_set(n0, e.inputs, e.probes, rng::stream_seed(cfg.seed, rng::Stream::TestInputs));

@@ -1,0 +1,160 @@
+//! The continuous-time engine against the formulas of spec §3–§5.
+
+use apical_neuron::Role;
+use apical_numerics::{Real, rate::RateFn, stats};
+use apical_sim::config::{LateralInit, RunConfig};
+use apical_sim::microcircuit::Microcircuit;
+use apical_sim::presets::preset;
+
+/// A small network of the given widths with every matrix drawn at random, no noise and the
+/// paper's conductances.
+fn config(sizes: &[usize], phi: RateFn, bias: bool, seed: u64, lateral: LateralInit) -> RunConfig {
+    let mut cfg = preset("fig1").unwrap();
+    let layers = sizes.len() - 1;
+    cfg.seed = seed;
+    cfg.network.sizes = sizes.to_vec();
+    cfg.network.phi = phi;
+    cfg.network.bias = bias;
+    cfg.dynamics.sigma = 0.0;
+    cfg.init.lateral = lateral;
+    cfg.plasticity.eta_up = vec![0.01; layers];
+    cfg.plasticity.eta_ip = vec![0.01; layers - 1];
+    cfg.plasticity.eta_pi = vec![0.01; layers - 1];
+    cfg.plasticity.eta_down = vec![0.01; layers - 1];
+    cfg.validate().unwrap();
+    cfg
+}
+
+fn input(n: usize, seed: u64) -> Vec<Real> {
+    (0..n).map(|i| ((i as Real + 1.0) * 0.37 + seed as Real).sin()).collect()
+}
+
+fn all_potentials(net: &Microcircuit) -> Vec<Real> {
+    let s = &net.state;
+    s.pyramidal.iter().flat_map(|l| l.u.clone()).chain(s.inter.iter().flat_map(|i| i.u.clone())).collect()
+}
+
+#[test]
+fn euler_converges_to_the_fixed_point_steady_state() {
+    let cases: [(&[usize], RateFn, bool); 4] = [
+        (&[3, 4, 2], RateFn::Logistic, false),
+        (&[5, 3, 4, 2], RateFn::Logistic, true),
+        (&[2, 6, 3], RateFn::PAPER_SOFT_RECTIFIER, true),
+        (&[4, 3, 3, 3, 2], RateFn::Tanh, false),
+    ];
+    for (seed, (sizes, phi, bias)) in cases.into_iter().enumerate() {
+        for target_on in [false, true] {
+            let cfg = config(sizes, phi, bias, seed as u64, LateralInit::Random);
+            let x = input(sizes[0], seed as u64);
+            let target: Vec<Real> = (0..*sizes.last().unwrap()).map(|i| 0.5 - 0.3 * i as Real).collect();
+            let mut fixed = Microcircuit::new(&cfg).unwrap();
+            fixed.set_input(&x);
+            fixed.set_target(target_on.then_some(&target[..]));
+            fixed.settle(1e-14, 100_000).expect("the fixed-point iteration converges");
+            let mut euler = Microcircuit::new(&cfg).unwrap();
+            euler.set_input(&x);
+            euler.set_target(target_on.then_some(&target[..]));
+            // Plasticity off, constant input: 400 ms is hundreds of effective time constants.
+            euler.run_steps(4000, false).unwrap();
+            let diff = stats::sq_distance(&all_potentials(&euler), &all_potentials(&fixed)).sqrt();
+            assert!(diff <= 1e-8, "{sizes:?} target {target_on}: |u_euler − u_fixed| = {diff:e}");
+        }
+    }
+}
+
+/// Every induction term, recomputed from the public state: Eq. 7 φ(u) − φ(c v_B), Eq. 8
+/// φ(u^I) − φ(d v^I) and Eq. 9 −v_A; returns the largest magnitude.
+fn largest_induction(net: &Microcircuit) -> Real {
+    let g = &net.conductances;
+    let phi = net.phi;
+    let depth = net.depth();
+    let mut largest: Real = 0.0;
+    for (k, layer) in net.state.pyramidal.iter().enumerate() {
+        let role = if k + 1 == depth { Role::Output } else { Role::Pyramidal };
+        let c = g.role(role).prediction_gain();
+        for (u, v) in layer.u.iter().zip(&layer.v_basal) {
+            largest = largest.max((phi.phi(*u) - phi.phi(c * v)).abs());
+        }
+        for v_a in &layer.v_apical {
+            largest = largest.max(v_a.abs());
+        }
+    }
+    let d = g.role(Role::Interneuron).prediction_gain();
+    for inter in &net.state.inter {
+        for (u, v) in inter.u.iter().zip(&inter.v) {
+            largest = largest.max((phi.phi(*u) - phi.phi(d * v)).abs());
+        }
+    }
+    largest
+}
+
+#[test]
+fn self_predicting_state_silences_the_apical_compartment_and_every_rule() {
+    for (seed, sizes) in [vec![4, 5, 3], vec![3, 6, 4, 2], vec![5, 4, 4, 4, 3]].into_iter().enumerate() {
+        for bias in [false, true] {
+            let mut cfg = config(&sizes, RateFn::Logistic, bias, seed as u64, LateralInit::SelfPredicting);
+            // Eq. 10 is not silenced by the self-predicting state, so the top-down weights stay fixed.
+            cfg.plasticity.eta_down.clear();
+            let mut net = Microcircuit::new(&cfg).unwrap();
+            net.set_input(&input(sizes[0], seed as u64));
+            net.settle(1e-15, 100_000).expect("converges");
+            assert!(net.apical_sq_norm().sqrt() <= 1e-12, "{sizes:?}: |v_A| = {:e}", net.apical_sq_norm().sqrt());
+            let largest = largest_induction(&net);
+            assert!(largest <= 1e-12, "{sizes:?} bias {bias}: largest induction {largest:e}");
+            // The Euler engine with plasticity on keeps the weights where they are.
+            let before = net.weights.clone();
+            net.run_steps(500, true).unwrap();
+            for ((name, a), (_, b)) in before.named().into_iter().zip(net.weights.named()) {
+                assert!(a.distance(b) <= 1e-12, "{sizes:?}: {name} moved by {:e}", a.distance(b));
+            }
+        }
+    }
+}
+
+#[test]
+fn nudged_output_settles_at_the_mixture_of_prediction_and_target() {
+    // Spec §3: u_N = (1 − λ_N) v̂_B,N + λ_N u_trgt at the steady state.
+    let cfg = config(&[3, 4, 2], RateFn::Logistic, false, 3, LateralInit::SelfPredicting);
+    let mut net = Microcircuit::new(&cfg).unwrap();
+    net.set_input(&[0.2, 0.9, -0.4]);
+    let target = [1.5, -0.5];
+    net.set_target(Some(&target));
+    net.settle(1e-15, 100_000).unwrap();
+    let g = cfg.network.conductances;
+    let lambda_n = g.lambda_n();
+    let c_n = g.role(Role::Output).prediction_gain();
+    let out = net.state.pyramidal.last().unwrap();
+    for i in 0..2 {
+        let expected = (1.0 - lambda_n) * c_n * out.v_basal[i] + lambda_n * target[i];
+        assert!((out.u[i] - expected).abs() < 1e-13, "{} vs {expected}", out.u[i]);
+    }
+}
+
+#[test]
+fn a_snapshot_restores_bit_identically() {
+    let cfg = {
+        let mut cfg = config(&[4, 5, 3], RateFn::Logistic, true, 9, LateralInit::Random);
+        cfg.dynamics.sigma = 0.2;
+        cfg
+    };
+    let mut a = Microcircuit::new(&cfg).unwrap();
+    a.set_input(&input(4, 1));
+    a.run_steps(300, true).unwrap();
+    let mut b = Microcircuit::restore(&cfg, a.snapshot());
+    a.run_steps(300, true).unwrap();
+    b.run_steps(300, true).unwrap();
+    assert_eq!(a.snapshot(), b.snapshot());
+}
+
+#[test]
+fn divergence_is_reported_with_step_and_population() {
+    let mut cfg = config(&[3, 4, 2], RateFn::Linear, false, 1, LateralInit::Random);
+    // An explicit Euler step far beyond the stability limit 2/(g_lk + g_B + g_A) blows up.
+    cfg.dynamics.dt = 50.0;
+    let mut net = Microcircuit::new(&cfg).unwrap();
+    net.set_input(&[1.0, 1.0, 1.0]);
+    let err = net.run_steps(100_000, false).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("simulation diverged at step "), "{text}");
+    assert!(text.contains("pyramidal layer") || text.contains("interneurons"), "{text}");
+}

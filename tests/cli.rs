@@ -1,0 +1,140 @@
+//! End-to-end tests of the `apical` binary: real runs, real files, real error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use apical::sim::checkpoint::Checkpoint;
+use apical::sim::npy;
+
+fn apical(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apical")).args(args).current_dir(dir).output().expect("the binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apical-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The preset `name` as TOML, as `apical config` prints it.
+fn preset_toml(name: &str, dir: &Path) -> String {
+    let out = apical(&["config", "--preset", name], dir);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the binary expecting failure, and returns its single stderr line.
+fn error_line(args: &[&str], dir: &Path) -> String {
+    let out = apical(args, dir);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("running ")).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one error line, got:\n{stderr}");
+    assert!(lines[0].starts_with("error: ") && !stderr.contains("panicked"), "{stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn default_run_writes_table_metrics_plots_and_checkpoint() {
+    let dir = temp_dir("default");
+    let out = apical(&[], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("fig-s1 results") && stdout.contains("‖v_A‖² reduction"), "{stdout}");
+    let run = dir.join("out/quick");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("time_s,pattern,apical_sq,mismatch,dist_pi,dist_ip\n"));
+    assert!(csv.lines().count() > 10);
+    for png in ["apical.png", "mismatch.png", "lateral.png"] {
+        let bytes = std::fs::read(run.join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 5_000, "{png}");
+    }
+    Checkpoint::load(&run.join("checkpoint.bin")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn export_and_reload_weights() {
+    let dir = temp_dir("export");
+    let out = apical(&["run", "--preset", "fig1", "--out", "a"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (ck, _) = Checkpoint::load(&dir.join("a/checkpoint.bin")).unwrap();
+    // One .npz file with the documented names and shapes, equal to the checkpoint bit for bit.
+    assert!(apical(&["export", "a/checkpoint.bin", "--to", "w.npz"], &dir).status.success());
+    let arrays = npy::read_npz(&dir.join("w.npz")).unwrap();
+    let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["w_up_1", "w_up_2", "w_down_1", "w_ip_1", "w_pi_1"]);
+    for ((name, m), (_, expected)) in arrays.iter().zip(ck.weights.named()) {
+        assert_eq!(m, expected, "{name}");
+    }
+    assert_eq!(arrays[0].1.shape(), (20, 30));
+    // Or one .npy file per matrix.
+    assert!(apical(&["export", "a/checkpoint.bin", "--to", "npy"], &dir).status.success());
+    assert_eq!(&npy::read_npy(&dir.join("npy/w_pi_1.npy")).unwrap(), expected_pi(&ck));
+
+    // A configuration can start from those weights: the fixed forward weights of a run with
+    // another seed are then exactly the file's.
+    let toml = preset_toml("quick", &dir).replace("seed = 0", "seed = 5").replace(
+        "[init]\n",
+        "[init]\nweights = \"w.npz\"\n",
+    );
+    std::fs::write(dir.join("from-file.toml"), toml).unwrap();
+    let out = apical(&["run", "from-file.toml", "--out", "b"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (b, _) = Checkpoint::load(&dir.join("b/checkpoint.bin")).unwrap();
+    assert_eq!(b.weights.up[0].w, ck.weights.up[0].w);
+    assert_eq!(b.weights.down[0].w, ck.weights.down[0].w);
+
+    // Weights of the wrong shape are refused, naming the array and both shapes.
+    let toml = std::fs::read_to_string(dir.join("from-file.toml")).unwrap().replace("[30, 20, 10]", "[30, 21, 10]");
+    std::fs::write(dir.join("wrong-shape.toml"), toml).unwrap();
+    let line = error_line(&["run", "wrong-shape.toml", "--out", "c"], &dir);
+    assert!(line.contains("w.npz") && line.contains("w_up_1") && line.contains("(21, 30)"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn expected_pi(ck: &Checkpoint) -> &apical::numerics::Matrix {
+    &ck.weights.pi[0].w
+}
+
+#[test]
+fn bad_input_gives_one_clear_error_line() {
+    let dir = temp_dir("errors");
+    let base = preset_toml("fig1", &dir);
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text).unwrap();
+        name.to_string()
+    };
+    let cases = [
+        (vec!["run".to_string(), "missing.toml".into()], "cannot read missing.toml"),
+        (vec!["run".into(), write("malformed.toml", base.replace("sizes = [", "sizes = [[,"))], "malformed.toml:"),
+        (vec!["run".into(), write("unknown.toml", base.replace("seed = 0", "seed = 0\nsede = 1"))], "unknown field `sede`"),
+        (
+            vec!["run".into(), write("sizes.toml", base.replace("[30, 20, 10]", "[30, 20, 15, 10]"))],
+            "plasticity.eta_up: needs 3 values",
+        ),
+        (
+            vec!["run".into(), write("dt.toml", base.replace("dt = 0.1", "dt = -0.1"))],
+            "dynamics.dt: must be a positive number, got -0.1",
+        ),
+        (
+            vec!["run".into(), write("diverge.toml", base.replace("dt = 0.1", "dt = 5.0")), "--out".into(), "d".into()],
+            "simulation diverged at step",
+        ),
+        (vec!["run".into(), "--preset".into(), "fig9".into()], "unknown preset 'fig9'"),
+        (vec!["export".into(), "fig1.toml".into(), "--to".into(), "x.npz".into()], "cannot read checkpoint fig1.toml"),
+        (
+            vec!["export".into(), write("junk.bin", "not a checkpoint".into()), "--to".into(), "x.npz".into()],
+            "junk.bin is not a valid Apical checkpoint",
+        ),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let line = error_line(&args, &dir);
+        assert!(line.contains(expected), "{args:?}: {line}");
+    }
+    let line = error_line(&["run", "malformed.toml"], &dir);
+    assert!(line.starts_with("error: malformed.toml:4:11: "), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
