@@ -158,3 +158,45 @@ fn divergence_is_reported_with_step_and_population() {
     assert!(text.starts_with("simulation diverged at step "), "{text}");
     assert!(text.contains("pyramidal layer") || text.contains("interneurons"), "{text}");
 }
+
+#[test]
+fn noise_schemes_give_the_ornstein_uhlenbeck_variance() {
+    // With all weights zero the output soma is an Ornstein–Uhlenbeck process with rate
+    // g = g_lk + g_B. Euler–Maruyama gives the stationary variance σ²/(2g); the legacy scheme
+    // scales the noise by dt instead of √dt, so its variance is dt times smaller.
+    for (scheme, dt_factor) in [(apical_sim::config::NoiseScheme::EulerMaruyama, 1.0), (apical_sim::config::NoiseScheme::LegacyDt, 0.1)] {
+        let mut cfg = config(&[2, 3, 2], RateFn::Logistic, false, 4, LateralInit::Random);
+        cfg.init.range = 0.0;
+        cfg.dynamics.sigma = 0.5;
+        cfg.dynamics.noise = scheme;
+        let mut net = Microcircuit::new(&cfg).unwrap();
+        net.set_input(&[0.0, 0.0]);
+        net.run_steps(1000, false).unwrap();
+        let mut samples = Vec::new();
+        for _ in 0..20_000 {
+            net.run_steps(10, false).unwrap();
+            samples.extend_from_slice(net.output_potentials());
+        }
+        let g = cfg.network.conductances.g_lk + cfg.network.conductances.g_b;
+        let expected = 0.25 / (2.0 * g) * dt_factor;
+        let variance = stats::sq_norm(&samples) / samples.len() as Real;
+        assert!((variance / expected - 1.0).abs() < 0.1, "{scheme:?}: variance {variance}, expected {expected}");
+    }
+}
+
+#[test]
+fn learning_lag_freezes_plasticity_after_each_switch() {
+    let mut cfg = config(&[3, 4, 2], RateFn::Logistic, false, 6, LateralInit::Random);
+    cfg.plasticity.learning_lag = 20.0;
+    let mut net = Microcircuit::new(&cfg).unwrap();
+    net.set_input(&[0.1, 0.5, 0.9]);
+    let start = net.weights.clone();
+    net.run_steps(200, true).unwrap();
+    assert_eq!(net.weights, start, "weights moved during the lag");
+    net.run_steps(10, true).unwrap();
+    assert_ne!(net.weights.up[0].w, start.up[0].w, "weights did not move after the lag");
+    let after = net.weights.clone();
+    net.set_input(&[0.9, 0.5, 0.1]);
+    net.run_steps(200, true).unwrap();
+    assert_eq!(net.weights, after, "the lag restarts with every new pattern");
+}
