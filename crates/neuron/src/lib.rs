@@ -82,6 +82,12 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
 
     /// The rate the population emits, given its potential and its latest drift.
     fn rate(&self, phi: &RateFn, u: &[Real], du: &[Real], r: &mut [Real]);
+
+    /// Whether the emitted rate is exactly φ(u), so that engines may reuse it wherever the
+    /// plasticity rules need φ(u). Models with any other readout keep the default, `false`.
+    fn rate_is_phi_of_u(&self) -> bool {
+        false
+    }
 }
 
 /// No neuron model of that name is registered.

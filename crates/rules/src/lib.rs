@@ -28,7 +28,9 @@
 //!
 //! // A soma that sits exactly at its dendritic prediction induces no change.
 //! let mut post = [1.0; 2];
-//! BottomUp.post_factor(&RateFn::Logistic, &PostSignals { u: &[0.3, -0.2], prediction: &[0.3, -0.2] }, &mut post);
+//! let phi = RateFn::Logistic;
+//! let rate = [phi.phi(0.3), phi.phi(-0.2)];
+//! BottomUp.post_factor(&phi, &PostSignals { rate: &rate, prediction: &[0.3, -0.2] }, &mut post);
 //! assert_eq!(post, [0.0, 0.0]);
 //! ```
 
@@ -42,8 +44,9 @@ use apical_numerics::{Real, rate::RateFn};
 /// The postsynaptic quantities a rule reads. Both slices have the postsynaptic population's size.
 #[derive(Debug, Clone, Copy)]
 pub struct PostSignals<'a> {
-    /// The somatic potential (u_k or u^I_k); unused by Eq. 9.
-    pub u: &'a [Real],
+    /// The somatic rate φ(u_k) or φ(u^I_k); unused by Eq. 9. Engines pass the rate they have
+    /// already computed, so that φ is evaluated once per neuron and step.
+    pub rate: &'a [Real],
     /// The dendritic prediction the soma is compared with: v̂_B,k (Eq. 7), v̂^I_k (Eq. 8),
     /// v_A,k (Eq. 9) or B_k r_{k+1} (Eq. 10).
     pub prediction: &'a [Real],
@@ -60,9 +63,9 @@ pub trait Rule: Send + Sync + std::fmt::Debug {
 
 /// φ(u) − φ(prediction), the Urbanczik–Senn dendritic prediction error.
 fn prediction_error(phi: &RateFn, s: &PostSignals<'_>, out: &mut [Real]) {
-    assert!(s.u.len() == out.len() && s.prediction.len() == out.len(), "rule: length mismatch");
+    assert!(s.rate.len() == out.len() && s.prediction.len() == out.len(), "rule: length mismatch");
     for i in 0..out.len() {
-        out[i] = phi.phi(s.u[i]) - phi.phi(s.prediction[i]);
+        out[i] = s.rate[i] - phi.phi(s.prediction[i]);
     }
 }
 
@@ -128,7 +131,8 @@ mod tests {
     #[test]
     fn post_factors_follow_the_equations() {
         let phi = RateFn::Logistic;
-        let s = PostSignals { u: &[0.5, -1.0], prediction: &[0.2, 0.3] };
+        let rate = [phi.phi(0.5), phi.phi(-1.0)];
+        let s = PostSignals { rate: &rate, prediction: &[0.2, 0.3] };
         let mut out = [0.0; 2];
         for rule in [&BottomUp as &dyn Rule, &InterneuronUp, &TopDown] {
             rule.post_factor(&phi, &s, &mut out);

@@ -44,6 +44,8 @@ pub struct PyramidalLayer {
     post_up: Vec<Real>,
     post_down: Vec<Real>,
     post_pi: Vec<Real>,
+    /// φ(u_k), for models whose rate is not φ(u).
+    phi_u: Vec<Real>,
     scratch: Vec<Real>,
 }
 
@@ -60,6 +62,8 @@ pub struct Interneurons {
     /// Dendritic potentials v^I_k = W^IP_k r_k.
     pub v: Vec<Real>,
     post_ip: Vec<Real>,
+    /// φ(u^I_k), for models whose rate is not φ(u).
+    phi_u: Vec<Real>,
     scratch: Vec<Real>,
 }
 
@@ -168,6 +172,7 @@ impl State {
                     post_up: vec![0.0; n[k]],
                     post_down: vec![0.0; apical],
                     post_pi: vec![0.0; apical],
+                    phi_u: vec![0.0; n[k]],
                     scratch: vec![0.0; n[k]],
                 }
             })
@@ -180,6 +185,7 @@ impl State {
                 r_prev: vec![0.0; n[k + 1]],
                 v: vec![0.0; n[k + 1]],
                 post_ip: vec![0.0; n[k + 1]],
+                phi_u: vec![0.0; n[k + 1]],
                 scratch: vec![0.0; n[k + 1]],
             })
             .collect();
@@ -363,20 +369,30 @@ impl Microcircuit {
             let v_apical = (k < depth).then_some(&layer.v_apical[..]);
             let drive = Drive { v_dend: &layer.v_basal, v_apical, nudge };
             model.drift(&layer.u, &drive, &mut layer.du);
-            if learn {
+            // Only the matrices that learn need their postsynaptic factors. Their φ(u) is the
+            // rate the population already emits, where the model's rate is φ(u).
+            let w = &self.weights;
+            let n = layer.u.len();
+            let needs_rate = w.up[k - 1].learns() || (k < depth && w.down[k - 1].learns());
+            if learn && needs_rate && !model.rate_is_phi_of_u() {
+                phi.apply(&layer.u, &mut layer.phi_u);
+            }
+            let rate = if model.rate_is_phi_of_u() { &layer.r[..n] } else { &layer.phi_u[..] };
+            if learn && w.up[k - 1].learns() {
                 let c = model.prediction_gain();
                 for (s, &v) in layer.scratch.iter_mut().zip(&layer.v_basal) {
                     *s = c * v;
                 }
-                BottomUp.post_factor(
-                    &phi,
-                    &PostSignals { u: &layer.u, prediction: &layer.scratch },
-                    &mut layer.post_up,
-                );
-                if k < depth {
-                    let signals = PostSignals { u: &layer.u, prediction: &layer.v_apical };
+                let signals = PostSignals { rate, prediction: &layer.scratch };
+                BottomUp.post_factor(&phi, &signals, &mut layer.post_up);
+            }
+            if learn && k < depth {
+                if w.pi[k - 1].learns() {
+                    let signals = PostSignals { rate, prediction: &layer.v_apical };
                     InterneuronDown.post_factor(&phi, &signals, &mut layer.post_pi);
-                    let signals = PostSignals { u: &layer.u, prediction: &layer.v_top_down };
+                }
+                if w.down[k - 1].learns() {
+                    let signals = PostSignals { rate, prediction: &layer.v_top_down };
                     TopDown.post_factor(&phi, &signals, &mut layer.post_down);
                 }
             }
@@ -385,12 +401,16 @@ impl Microcircuit {
                 let model = &self.inter_models[k - 1];
                 let drive = Drive { v_dend: &inter.v, v_apical: None, nudge: Some(&above[0].u) };
                 model.drift(&inter.u, &drive, &mut inter.du);
-                if learn {
+                if learn && w.ip[k - 1].learns() {
                     let d = model.prediction_gain();
                     for (s, &v) in inter.scratch.iter_mut().zip(&inter.v) {
                         *s = d * v;
                     }
-                    let signals = PostSignals { u: &inter.u, prediction: &inter.scratch };
+                    if !model.rate_is_phi_of_u() {
+                        phi.apply(&inter.u, &mut inter.phi_u);
+                    }
+                    let rate = if model.rate_is_phi_of_u() { &inter.r[..] } else { &inter.phi_u[..] };
+                    let signals = PostSignals { rate, prediction: &inter.scratch };
                     InterneuronUp.post_factor(&phi, &signals, &mut inter.post_ip);
                 }
             }

@@ -164,7 +164,9 @@ fn noise_schemes_give_the_ornstein_uhlenbeck_variance() {
     // With all weights zero the output soma is an Ornstein–Uhlenbeck process with rate
     // g = g_lk + g_B. Euler–Maruyama gives the stationary variance σ²/(2g); the legacy scheme
     // scales the noise by dt instead of √dt, so its variance is dt times smaller.
-    for (scheme, dt_factor) in [(apical_sim::config::NoiseScheme::EulerMaruyama, 1.0), (apical_sim::config::NoiseScheme::LegacyDt, 0.1)] {
+    for (scheme, dt_factor) in
+        [(apical_sim::config::NoiseScheme::EulerMaruyama, 1.0), (apical_sim::config::NoiseScheme::LegacyDt, 0.1)]
+    {
         let mut cfg = config(&[2, 3, 2], RateFn::Logistic, false, 4, LateralInit::Random);
         cfg.init.range = 0.0;
         cfg.dynamics.sigma = 0.5;

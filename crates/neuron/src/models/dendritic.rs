@@ -19,4 +19,8 @@ impl NeuronModel for Dendritic {
     fn rate(&self, phi: &RateFn, u: &[Real], _du: &[Real], r: &mut [Real]) {
         phi.apply(u, r);
     }
+
+    fn rate_is_phi_of_u(&self) -> bool {
+        true
+    }
 }

@@ -1,0 +1,183 @@
+//! Benchmarks of the continuous-time Euler engine, each next to the floor it is judged against.
+//!
+//! * `euler_step/<net>`: one Euler step with plasticity, nudging and noise on, for the paper's
+//!   networks 30-50-10 (Fig. 2), 4-120-3 (Yin-Yang), 9-30-3 and 784-500-500-10 (MNIST sizes).
+//! * `stream_floor/<net>`: one streaming pass that reads and writes every plastic weight and
+//!   trace of the same network once, `W ← W + a Δ; Δ ← b Δ`. A step must touch the same bytes,
+//!   so this is the memory-traffic limit of the machine for that network.
+//! * `stream_floor_f32/784-500-500-10`: the same pass over f32 copies, the floor that f32
+//!   storage would have.
+//! * `pattern_100ms/30-50-10`: one 100 ms pattern, 1000 steps.
+//! * `seeds/threads-<n>`: four independent 30-50-10 runs of 2000 steps in a rayon pool of n
+//!   threads; the ratio of the two is the parallel scaling of `apical run --seeds`.
+//!
+//! `cargo xtask bench` runs these and turns the pairs into the ratios of `docs/benchmarks.md`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use apical_datasets::patterns::{InputDistribution, PatternStream};
+use apical_numerics::{Real, kernels, rate::RateFn};
+use apical_rules::Synapses;
+use apical_sim::config::{LateralInit, RunConfig};
+use apical_sim::microcircuit::Microcircuit;
+use apical_sim::network::{Shape, Weights};
+use apical_sim::presets::preset;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+
+/// A benchmarked network: its name in the results, its widths, rate function and bias.
+struct Net {
+    name: &'static str,
+    sizes: &'static [usize],
+    phi: RateFn,
+    bias: bool,
+}
+
+const NETS: [Net; 4] = [
+    Net { name: "30-50-10", sizes: &[30, 50, 10], phi: RateFn::PAPER_SOFT_RECTIFIER, bias: false },
+    Net { name: "4-120-3", sizes: &[4, 120, 3], phi: RateFn::Logistic, bias: true },
+    Net { name: "9-30-3", sizes: &[9, 30, 3], phi: RateFn::Logistic, bias: true },
+    Net { name: "784-500-500-10", sizes: &[784, 500, 500, 10], phi: RateFn::Logistic, bias: true },
+];
+
+/// The learning rates and noise of Fig. 2 (σ = 0.3; W, W^IP and W^PI plastic, B fixed) on the
+/// given network, with weights drawn from U(−1/√n, 1/√n), n the widest layer, so that the large
+/// networks stay in the working range of φ.
+fn config(net: &Net) -> RunConfig {
+    let mut cfg = preset("fig1").expect("the fig1 preset exists");
+    let layers = net.sizes.len() - 1;
+    cfg.network.sizes = net.sizes.to_vec();
+    cfg.network.phi = net.phi;
+    cfg.network.bias = net.bias;
+    cfg.dynamics.sigma = 0.3;
+    cfg.init.lateral = LateralInit::Random;
+    cfg.init.range = 1.0 / (*net.sizes.iter().max().expect("sizes") as Real).sqrt();
+    cfg.plasticity.eta_up = (0..layers).map(|k| 0.0011875 / (k + 1) as Real).collect();
+    cfg.plasticity.eta_ip = vec![0.0011875; layers - 1];
+    cfg.plasticity.eta_pi = vec![0.0059375; layers - 1];
+    cfg.validate().expect("the benchmark configuration is valid");
+    cfg
+}
+
+/// A network with a random input pattern and a target shown, after 100 warm-up steps.
+fn nudged_network(cfg: &RunConfig) -> (Microcircuit, PatternStream) {
+    let n = &cfg.network.sizes;
+    let mut inputs = PatternStream::new(n[0], InputDistribution::unit(), 7);
+    let mut net = Microcircuit::new(cfg).expect("a valid benchmark network");
+    let mut pattern = vec![0.0; n[0]];
+    inputs.next_into(&mut pattern);
+    net.set_input(&pattern);
+    let target: Vec<Real> = (0..n[n.len() - 1]).map(|i| 0.5 - 0.1 * i as Real).collect();
+    net.set_target(Some(&target));
+    net.run_steps(100, true).expect("the benchmark network is stable");
+    (net, inputs)
+}
+
+/// The plastic matrices of a network: those a learning step changes.
+fn plastic(weights: &mut Weights) -> impl Iterator<Item = &mut Synapses> {
+    let Weights { up, down, ip, pi } = weights;
+    up.iter_mut().chain(down.iter_mut()).chain(ip.iter_mut()).chain(pi.iter_mut()).filter(|s| s.learns())
+}
+
+/// The bytes of the plastic weights and their traces, which the streaming pass reads and writes.
+fn plastic_bytes(weights: &mut Weights) -> u64 {
+    plastic(weights).map(|s| 2 * std::mem::size_of_val(s.w.as_slice()) as u64).sum()
+}
+
+/// One streaming pass over every plastic weight and trace: W ← W + a Δ, Δ ← b Δ.
+fn stream_pass(weights: &mut Weights, a: Real, b: Real) {
+    for syn in plastic(weights) {
+        kernels::streaming_pass(syn.w.as_mut_slice(), syn.trace.as_mut_slice(), a, b);
+    }
+}
+
+fn euler(c: &mut Criterion) {
+    for net in &NETS {
+        let cfg = config(net);
+        let (mut circuit, _) = nudged_network(&cfg);
+        let mut group = c.benchmark_group("euler_step");
+        group.bench_function(net.name, |b| b.iter(|| circuit.step(black_box(true)).expect("stable")));
+        group.finish();
+        // The floor is measured right after the step on the same weights, so that both see the
+        // same machine load.
+        let mut weights = circuit.weights.clone();
+        let mut group = c.benchmark_group("stream_floor");
+        group.throughput(Throughput::Bytes(plastic_bytes(&mut weights)));
+        group.bench_function(net.name, |b| b.iter(|| stream_pass(&mut weights, black_box(0.0), black_box(1.0))));
+        group.finish();
+    }
+}
+
+/// The streaming pass over f32 copies of the plastic weights and traces of a network: the floor
+/// that f32 storage of the same network would have.
+fn f32_floor(c: &mut Criterion) {
+    let net = &NETS[NETS.len() - 1];
+    let mut weights = Weights::from_config(&config(net), &Shape { sizes: net.sizes.to_vec(), bias: net.bias });
+    let single = |m: &[Real]| m.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let mut buffers: Vec<(Vec<f32>, Vec<f32>)> =
+        plastic(&mut weights).map(|s| (single(s.w.as_slice()), single(s.trace.as_slice()))).collect();
+    let bytes =
+        buffers.iter().map(|(w, t)| std::mem::size_of_val(&w[..]) + std::mem::size_of_val(&t[..])).sum::<usize>();
+    let mut group = c.benchmark_group("stream_floor_f32");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function(net.name, |b| {
+        b.iter(|| {
+            let (a, d) = (black_box(0.0f32), black_box(1.0f32));
+            for (w, t) in buffers.iter_mut() {
+                for (w, t) in w.iter_mut().zip(t.iter_mut()) {
+                    *w += a * *t;
+                    *t *= d;
+                }
+            }
+        })
+    });
+    group.finish();
+}
+
+fn pattern(c: &mut Criterion) {
+    let cfg = config(&NETS[0]);
+    let (mut circuit, mut inputs) = nudged_network(&cfg);
+    let mut next = vec![0.0; cfg.network.sizes[0]];
+    let mut group = c.benchmark_group("pattern_100ms");
+    group.sample_size(20);
+    group.bench_function(NETS[0].name, |b| {
+        b.iter(|| {
+            inputs.next_into(&mut next);
+            circuit.set_input(&next);
+            circuit.run_steps(1000, true).expect("stable");
+        })
+    });
+    group.finish();
+}
+
+/// Four independent runs of 2000 steps, one per seed, in a pool of `threads` threads.
+fn seeds(c: &mut Criterion) {
+    let cfg = config(&NETS[0]);
+    let mut group = c.benchmark_group("seeds");
+    group.sample_size(10);
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+        group.bench_function(format!("threads-{threads}"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    (0..4u64).into_par_iter().for_each(|seed| {
+                        let mut cfg = cfg.clone();
+                        cfg.seed = seed;
+                        let (mut circuit, _) = nudged_network(&cfg);
+                        circuit.run_steps(2000, true).expect("stable");
+                        black_box(circuit.output_rates());
+                    })
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = euler, f32_floor, pattern, seeds
+}
+criterion_main!(benches);
