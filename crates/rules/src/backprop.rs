@@ -113,6 +113,25 @@ impl Feedforward<'_> {
     }
 }
 
+/// One step of online gradient descent on every layer: W_k ← W_k + η_k G_k, where
+/// G_k = −∂L/∂W_k is the descent direction returned by [`Feedforward::gradient`].
+///
+/// # Panics
+/// If the numbers of matrices, directions and rates differ, or a direction does not have its
+/// matrix's shape.
+pub fn sgd_step(weights: &mut [Matrix], descent: &[Matrix], rates: &[Real]) {
+    assert!(
+        weights.len() == descent.len() && weights.len() == rates.len(),
+        "sgd_step: one direction and rate per layer"
+    );
+    for ((w, g), &eta) in weights.iter_mut().zip(descent).zip(rates) {
+        assert_eq!(w.shape(), g.shape(), "sgd_step: direction shape");
+        for (x, &d) in w.as_mut_slice().iter_mut().zip(g.as_slice()) {
+            *x += eta * d;
+        }
+    }
+}
+
 /// The spec's output error δ_N = D_N (u_trgt − u_N).
 pub fn spec_output_error(phi: &RateFn, pass: &ForwardPass, u_trgt: &[Real]) -> Vec<Real> {
     let u_n = pass.u.last().expect("at least one layer");
@@ -165,6 +184,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sgd_steps_reduce_the_loss_on_one_example() {
+        let mut weights = vec![
+            Matrix::from_fn(4, 3, |i, j| 0.3 * i as Real - 0.2 * j as Real),
+            Matrix::from_fn(2, 4, |i, j| 0.1 * (i + j) as Real - 0.2),
+        ];
+        let (gains, r0, r_trgt) = ([0.53, 0.91], [0.2, -0.4, 0.9], [0.3, 0.6]);
+        let phi = RateFn::Logistic;
+        let start = loss(&Feedforward { weights: &weights, gains: &gains, phi, bias: false }, &r0, &r_trgt);
+        for _ in 0..50 {
+            let net = Feedforward { weights: &weights, gains: &gains, phi, bias: false };
+            let pass = net.forward(&r0);
+            let r_n = &pass.r[2];
+            let u_n = &pass.u[1];
+            let error: Vec<Real> = (0..2).map(|i| phi.dphi(u_n[i]) * (r_trgt[i] - r_n[i])).collect();
+            let grads = net.gradient(&pass, &error, Feedback::Transpose);
+            let before = weights.clone();
+            sgd_step(&mut weights, &grads, &[0.5, 2.0]);
+            // Every layer moves by exactly η_k G_k.
+            assert!((weights[0].get(1, 2) - before[0].get(1, 2) - 0.5 * grads[0].get(1, 2)).abs() < 1e-15);
+            assert!((weights[1].get(1, 3) - before[1].get(1, 3) - 2.0 * grads[1].get(1, 3)).abs() < 1e-15);
+        }
+        let end = loss(&Feedforward { weights: &weights, gains: &gains, phi, bias: false }, &r0, &r_trgt);
+        assert!(end < 0.9 * start, "loss {start} → {end}");
     }
 
     #[test]
