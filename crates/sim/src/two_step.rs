@@ -1,0 +1,522 @@
+//! The simplified two-step dynamics of the paper's MNIST runs (spec §7), batched.
+//!
+//! A mini-batch of B inputs is a block of B matrix columns, so every product below is one gemm
+//! (faer, sequential) into a preallocated buffer; a training step allocates nothing. With a bias
+//! the presynaptic rate matrices carry a last row of ones, and the last column of W_k and W^IP_k
+//! is the bias weight. Per mini-batch:
+//!
+//! ```text
+//! 1. forward sweep, k = 1 … N:  v_B,k = W_k r_{k−1},  r_k = φ(v_B,k);   v^I_k = W^IP_k r_k
+//! 2. nudge the output:          u_N = (1 − λ_N) v_B,N + λ_N u_trgt
+//! 3. downward sweep, k = N−1 … 1:
+//!        u^I_k = (1 − λ_I) v^I_k + λ_I u_{k+1}
+//!        v_A,k = B_k φ(u_{k+1}) + W^PI_k φ(u^I_k)                                    (Eq. 4)
+//!        u_k   = (1 − λ_A) v_B,k + λ_A v_A,k
+//! 4. plasticity, averaged over the batch, presynaptic rates from the forward sweep:
+//!        ΔW_k    = (η_k / B)    (φ(u_k)   − φ(v̂_B,k)) r_{k−1}ᵀ,   v̂_B,k = (1 − λ_A) v_B,k, v̂_B,N = v_B,N   (Eq. 7)
+//!        ΔW^IP_k = (η^IP_k / B) (φ(u^I_k) − φ(v^I_k))  r_kᵀ                                       (Eq. 8)
+//! ```
+//!
+//! B_k and W^PI_k stay fixed. In the self-predicting state of this convention,
+//! W^PI_k = −B_k and W^IP_k = W_{k+1} if k + 1 = N, else (1 − λ_A) W_{k+1} ([`make_self_predicting`]),
+//! every apical potential vanishes without a target and all updates are zero.
+//!
+//! To first order in λ the postsynaptic factors are diluted copies of the backprop errors:
+//! φ(u_N) − φ(v_B,N) ≈ λ_N δ_N with δ_N = φ′(v_B,N)(u_trgt − v_B,N), and every hidden layer further
+//! down multiplies the dilution by λ_A (1 − λ_I). [`Rates::new`] divides each learning rate by
+//! its dilution when asked ("rescaled by the inverse mixing factor", spec §7):
+//!
+//! ```text
+//! f_N = 1 / λ_N,   f_k = f_{k+1} / (λ_A (1 − λ_I)),   f^IP_k = f_{k+1} (1 − λ_{k+1}) / λ_I
+//! ```
+//!
+//! where λ_{k+1} = λ_A for a hidden layer and 0 for the output. With these factors the updates of
+//! W_k tend to η_k times the feedback-alignment gradient as λ → 0 (exactly backprop when
+//! B_k = W_{k+1}ᵀ, with 1 − cos falling as λ²), and η^IP_k = η_{k+1} keeps W^IP_k at its
+//! self-predicting value to first order.
+//!
+//! The same engine trains by plain backprop ([`Learner::Backprop`]), with the errors of the
+//! analytic oracle [`apical_rules::backprop`] at gains c_k = 1:
+//!
+//! ```text
+//! δ_N = φ′(v_B,N) ⊙ (u_trgt − v_B,N),   δ_k = φ′(v_B,k) ⊙ W_{k+1}ᵀ δ_{k+1},   ΔW_k = (η_k / B) δ_k r_{k−1}ᵀ
+//! ```
+//!
+//! where W_{k+1}ᵀ leaves out the bias column.
+
+use apical_neuron::CompartmentParams;
+use apical_numerics::{Matrix, Real, kernels::gemm, rate::RateFn};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{Shape, Weights};
+
+/// How the weights W_k learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Learner {
+    /// The microcircuit's local rules (Eqs. 7–8) in the two-step dynamics.
+    #[default]
+    Microcircuit,
+    /// Backprop on the same feedforward network, with the oracle's output error.
+    Backprop,
+}
+
+impl Learner {
+    /// The learner's name, as in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::Microcircuit => "microcircuit",
+            Learner::Backprop => "backprop",
+        }
+    }
+}
+
+/// The mixing factors of the two-step dynamics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mixing {
+    /// λ_A: the share of the apical potential in a hidden soma.
+    pub lambda_a: Real,
+    /// λ_N: the share of the target in the output soma.
+    pub lambda_n: Real,
+    /// λ_I: the share of the upper pyramidal soma in an interneuron.
+    pub lambda_i: Real,
+}
+
+impl Mixing {
+    /// The mixing factors of a set of conductances: λ_A = g_A/(g_lk + g_B + g_A),
+    /// λ_N = g_som/(g_lk + g_B + g_som), λ_I = g_som^I/(g_lk + g_D + g_som^I).
+    pub fn from_conductances(g: &CompartmentParams) -> Self {
+        Mixing { lambda_a: g.lambda_a(), lambda_n: g.lambda_n(), lambda_i: g.lambda_i() }
+    }
+}
+
+/// Sets the lateral weights to the self-predicting state of the two-step convention:
+/// W^PI_k = −B_k, and W^IP_k = W_{k+1} if k + 1 = N, else (1 − λ_A) W_{k+1}.
+pub fn make_self_predicting(weights: &mut Weights, mixing: &Mixing) {
+    let depth = weights.up.len();
+    for k in 1..depth {
+        let scale = if k + 1 == depth { 1.0 } else { 1.0 - mixing.lambda_a };
+        weights.pi[k - 1].w = weights.down[k - 1].w.scaled(-1.0);
+        weights.ip[k - 1].w = weights.up[k].w.scaled(scale);
+    }
+}
+
+/// The learning rates a training step applies: η_k of W_k and η^IP_k of W^IP_k, already rescaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rates {
+    /// The rates of W_1 … W_N.
+    pub up: Vec<Real>,
+    /// The rates of W^IP_1 … W^IP_{N−1} (zero for backprop).
+    pub ip: Vec<Real>,
+}
+
+impl Rates {
+    /// The rates of the matrices that learn (`Synapses::learns`), each multiplied by its
+    /// inverse dilution factor (module docs) when `rescale` is set and the learner is the
+    /// microcircuit. Backprop never updates W^IP.
+    pub fn new(weights: &Weights, mixing: &Mixing, learner: Learner, rescale: bool) -> Self {
+        let depth = weights.up.len();
+        let mut f_up = vec![1.0; depth];
+        let mut f_ip = vec![1.0; depth - 1];
+        if rescale && learner == Learner::Microcircuit {
+            let Mixing { lambda_a, lambda_n, lambda_i } = *mixing;
+            f_up[depth - 1] = 1.0 / lambda_n;
+            for k in (1..depth).rev() {
+                f_up[k - 1] = f_up[k] / (lambda_a * (1.0 - lambda_i));
+                let lambda_next = if k + 1 == depth { 0.0 } else { lambda_a };
+                f_ip[k - 1] = f_up[k] * (1.0 - lambda_next) / lambda_i;
+            }
+        }
+        let rate = |s: &apical_rules::Synapses, f: Real| if s.learns() { s.eta * f } else { 0.0 };
+        let up = weights.up.iter().zip(&f_up).map(|(s, &f)| rate(s, f)).collect();
+        let ip = match learner {
+            Learner::Microcircuit => weights.ip.iter().zip(&f_ip).map(|(s, &f)| rate(s, f)).collect(),
+            Learner::Backprop => vec![0.0; depth - 1],
+        };
+        Rates { up, ip }
+    }
+
+    /// Every rate multiplied by `factor` (a learning-rate schedule).
+    pub fn scaled(&self, factor: Real) -> Rates {
+        Rates { up: self.up.iter().map(|r| r * factor).collect(), ip: self.ip.iter().map(|r| r * factor).collect() }
+    }
+}
+
+/// A rate matrix with `n` neuron rows, plus a row of ones where a bias is enabled.
+fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
+    let rows = n + usize::from(bias);
+    Matrix::from_fn(rows, cols, |i, _| if i == n { 1.0 } else { 0.0 })
+}
+
+/// r ← φ(v) on the neuron rows of `r` (its bias row, if any, is left alone).
+fn rates_into(phi: RateFn, v: &Matrix, r: &mut Matrix) {
+    for j in 0..v.ncols() {
+        let n = v.nrows();
+        for (r, &v) in r.col_mut(j)[..n].iter_mut().zip(v.col(j)) {
+            *r = phi.phi(v);
+        }
+    }
+}
+
+/// The buffers of a forward pass over a block of columns.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// n_0, the number of input neurons.
+    n_input: usize,
+    /// r_0 … r_N, each (n_k + b) × cols; a bias row holds ones.
+    pub r: Vec<Matrix>,
+    /// v_B,1 … v_B,N, each n_k × cols.
+    pub v_basal: Vec<Matrix>,
+}
+
+impl Forward {
+    /// Buffers for `cols` inputs at a time.
+    pub fn new(shape: &Shape, cols: usize) -> Self {
+        let r = shape.sizes.iter().map(|&n| rate_matrix(n, cols, shape.bias)).collect();
+        let v_basal = shape.sizes[1..].iter().map(|&n| Matrix::zeros(n, cols)).collect();
+        Forward { n_input: shape.sizes[0], r, v_basal }
+    }
+
+    /// The number of inputs per pass.
+    pub fn cols(&self) -> usize {
+        self.r[0].ncols()
+    }
+
+    /// Copies the inputs, an n_0 × cols column-major block, into r_0.
+    ///
+    /// # Panics
+    /// If `x` has the wrong length.
+    pub fn set_input(&mut self, x: &[Real]) {
+        let n0 = self.n_input;
+        assert_eq!(x.len(), n0 * self.cols(), "forward: input block length");
+        for (j, column) in x.chunks_exact(n0).enumerate() {
+            self.r[0].col_mut(j)[..n0].copy_from_slice(column);
+        }
+    }
+
+    /// The forward sweep: v_B,k = W_k r_{k−1}, r_k = φ(v_B,k) for k = 1 … N.
+    pub fn run(&mut self, weights: &Weights, phi: RateFn) {
+        for k in 1..self.r.len() {
+            let (below, above) = self.r.split_at_mut(k);
+            gemm(&mut self.v_basal[k - 1], false, weights.up[k - 1].w.as_ref(), below[k - 1].as_ref(), 1.0);
+            rates_into(phi, &self.v_basal[k - 1], &mut above[0]);
+        }
+    }
+
+    /// The output potentials v_B,N (the output soma without a target), n_N × cols.
+    pub fn output(&self) -> &Matrix {
+        self.v_basal.last().expect("at least one layer")
+    }
+}
+
+/// The two-step engine: the forward buffers of one mini-batch and the buffers of the nudged sweep.
+#[derive(Debug, Clone)]
+pub struct TwoStep {
+    phi: RateFn,
+    mixing: Mixing,
+    /// The forward sweep of the current mini-batch.
+    pub forward: Forward,
+    /// u_trgt, n_N × B.
+    u_trgt: Matrix,
+    /// v^I_1 … v^I_{N−1}, each n_{k+1} × B.
+    v_inter: Vec<Matrix>,
+    /// φ(u^I_1) … φ(u^I_{N−1}).
+    r_inter: Vec<Matrix>,
+    /// The nudged somatic potentials u_1 … u_N.
+    u: Vec<Matrix>,
+    /// φ(u_1) … φ(u_N) of the nudged potentials.
+    r_nudged: Vec<Matrix>,
+    /// v_A,1 … v_A,{N−1}.
+    v_apical: Vec<Matrix>,
+    /// The postsynaptic factors of Eq. 7 (or the backprop errors δ_k), one per W_k.
+    post_up: Vec<Matrix>,
+    /// The postsynaptic factors of Eq. 8, one per W^IP_k.
+    post_ip: Vec<Matrix>,
+}
+
+impl TwoStep {
+    /// An engine for mini-batches of `batch` inputs.
+    pub fn new(shape: &Shape, phi: RateFn, mixing: Mixing, batch: usize) -> Self {
+        let n = &shape.sizes;
+        let depth = shape.depth();
+        let per_layer = |range: std::ops::Range<usize>| range.map(|k| Matrix::zeros(n[k], batch)).collect::<Vec<_>>();
+        TwoStep {
+            phi,
+            mixing,
+            forward: Forward::new(shape, batch),
+            u_trgt: Matrix::zeros(n[depth], batch),
+            v_inter: per_layer(2..depth + 1),
+            r_inter: per_layer(2..depth + 1),
+            u: per_layer(1..depth + 1),
+            r_nudged: per_layer(1..depth + 1),
+            v_apical: per_layer(1..depth),
+            post_up: per_layer(1..depth + 1),
+            post_ip: per_layer(2..depth + 1),
+        }
+    }
+
+    /// The mini-batch size B.
+    pub fn batch(&self) -> usize {
+        self.forward.cols()
+    }
+
+    /// Sets the mini-batch: inputs (n_0 × B) and target potentials u_trgt (n_N × B), column-major.
+    ///
+    /// # Panics
+    /// If a block has the wrong length.
+    pub fn set_batch(&mut self, inputs: &[Real], u_trgt: &[Real]) {
+        self.forward.set_input(inputs);
+        assert_eq!(u_trgt.len(), self.u_trgt.as_slice().len(), "two-step: target block length");
+        self.u_trgt.as_mut_slice().copy_from_slice(u_trgt);
+    }
+
+    /// One training step on the current mini-batch: the forward sweep, then the learner's
+    /// updates of W (and W^IP for the microcircuit) with the given rates.
+    pub fn train(&mut self, weights: &mut Weights, learner: Learner, rates: &Rates) {
+        self.forward.run(weights, self.phi);
+        match learner {
+            Learner::Microcircuit => self.nudged_sweep(weights, rates),
+            Learner::Backprop => self.backprop_errors(weights),
+        }
+        let scale = 1.0 / self.batch() as Real;
+        for (k, syn) in weights.up.iter_mut().enumerate() {
+            if rates.up[k] != 0.0 {
+                let pre = self.forward.r[k].as_ref().transpose();
+                gemm(&mut syn.w, true, self.post_up[k].as_ref(), pre, rates.up[k] * scale);
+            }
+        }
+        for (k, syn) in weights.ip.iter_mut().enumerate() {
+            if rates.ip[k] != 0.0 {
+                let pre = self.forward.r[k + 1].as_ref().transpose();
+                gemm(&mut syn.w, true, self.post_ip[k].as_ref(), pre, rates.ip[k] * scale);
+            }
+        }
+    }
+
+    /// Steps 2–3 of the module docs, leaving the postsynaptic factors of Eqs. 7 and 8. The
+    /// downward sweep stops below the lowest hidden layer whose W or W^IP learns.
+    fn nudged_sweep(&mut self, weights: &Weights, rates: &Rates) {
+        let phi = self.phi;
+        let Mixing { lambda_a, lambda_n, lambda_i } = self.mixing;
+        let depth = self.u.len();
+        let top = depth - 1;
+        let lowest = (0..top).find(|&k| rates.up[k] != 0.0 || rates.ip[k] != 0.0).unwrap_or(top);
+        for k in lowest..top {
+            gemm(&mut self.v_inter[k], false, weights.ip[k].w.as_ref(), self.forward.r[k + 1].as_ref(), 1.0);
+        }
+        // Output: u_N = (1 − λ_N) v_B,N + λ_N u_trgt, and Eq. 7 with v̂_B,N = v_B,N.
+        let v_out = self.forward.v_basal[top].as_slice();
+        for (i, ((u, r), post)) in self.u[top]
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.r_nudged[top].as_mut_slice())
+            .zip(self.post_up[top].as_mut_slice())
+            .enumerate()
+        {
+            *u = (1.0 - lambda_n) * v_out[i] + lambda_n * self.u_trgt.as_slice()[i];
+            *r = phi.phi(*u);
+            *post = *r - phi.phi(v_out[i]);
+        }
+        for k in (lowest..top).rev() {
+            // Interneurons of hidden layer k + 1, nudged by the layer above.
+            let u_above = self.u[k + 1].as_slice();
+            for (i, ((r, post), &v)) in self.r_inter[k]
+                .as_mut_slice()
+                .iter_mut()
+                .zip(self.post_ip[k].as_mut_slice())
+                .zip(self.v_inter[k].as_slice())
+                .enumerate()
+            {
+                *r = phi.phi((1.0 - lambda_i) * v + lambda_i * u_above[i]);
+                *post = *r - phi.phi(v);
+            }
+            // Apical potential (Eq. 4) and the nudged hidden soma.
+            gemm(&mut self.v_apical[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
+            gemm(&mut self.v_apical[k], true, weights.pi[k].w.as_ref(), self.r_inter[k].as_ref(), 1.0);
+            let v_basal = self.forward.v_basal[k].as_slice();
+            let v_apical = self.v_apical[k].as_slice();
+            for (i, ((u, r), post)) in self.u[k]
+                .as_mut_slice()
+                .iter_mut()
+                .zip(self.r_nudged[k].as_mut_slice())
+                .zip(self.post_up[k].as_mut_slice())
+                .enumerate()
+            {
+                let v_hat = (1.0 - lambda_a) * v_basal[i];
+                *u = v_hat + lambda_a * v_apical[i];
+                *r = phi.phi(*u);
+                *post = *r - phi.phi(v_hat);
+            }
+        }
+    }
+
+    /// The backprop errors δ_N … δ_1 of the module docs, left in the postsynaptic factors.
+    fn backprop_errors(&mut self, weights: &Weights) {
+        let phi = self.phi;
+        let depth = self.post_up.len();
+        let v_out = self.forward.v_basal[depth - 1].as_slice();
+        for (i, d) in self.post_up[depth - 1].as_mut_slice().iter_mut().enumerate() {
+            *d = phi.dphi(v_out[i]) * (self.u_trgt.as_slice()[i] - v_out[i]);
+        }
+        for k in (0..depth - 1).rev() {
+            let (below, above) = self.post_up.split_at_mut(k + 1);
+            let n_k = below[k].nrows();
+            let w_t = weights.up[k + 1].w.as_ref().subcols(0, n_k).transpose();
+            gemm(&mut below[k], false, w_t, above[0].as_ref(), 1.0);
+            for (d, &v) in below[k].as_mut_slice().iter_mut().zip(self.forward.v_basal[k].as_slice()) {
+                *d *= phi.dphi(v);
+            }
+        }
+    }
+
+    /// The apical potentials v_A,1 … v_A,{N−1} of the last microcircuit step.
+    pub fn v_apical(&self) -> &[Matrix] {
+        &self.v_apical
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apical_numerics::stats;
+    use apical_rules::backprop::{Feedback, Feedforward, spec_output_error};
+
+    use crate::config::{InitConfig, LateralInit};
+    use crate::presets;
+
+    const SIZES: [usize; 4] = [6, 5, 4, 3];
+    const BATCH: usize = 3;
+
+    /// A small network with a bias, weights U(−1, 1), and a batch of inputs and targets.
+    fn setup(lambda: Real) -> (Shape, Weights, Mixing, Vec<Real>, Vec<Real>) {
+        let mut cfg = presets::preset("fig1").expect("preset");
+        cfg.network.sizes = SIZES.to_vec();
+        cfg.network.bias = true;
+        cfg.plasticity.eta_up = vec![1.0; 3];
+        cfg.plasticity.eta_ip = vec![1.0; 2];
+        cfg.plasticity.eta_pi = vec![0.0; 2];
+        cfg.init = InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None };
+        let shape = Shape { sizes: SIZES.to_vec(), bias: true };
+        let weights = Weights::from_config(&cfg, &shape);
+        let mixing = Mixing { lambda_a: lambda, lambda_n: lambda, lambda_i: lambda };
+        let inputs: Vec<Real> = (0..SIZES[0] * BATCH).map(|i| (0.37 * i as Real).sin().abs()).collect();
+        let u_trgt: Vec<Real> = (0..SIZES[3] * BATCH).map(|i| 2.0 * (1.3 * i as Real).cos()).collect();
+        (shape, weights, mixing, inputs, u_trgt)
+    }
+
+    /// The updates one training step makes, per W_k.
+    fn updates(weights: &Weights, engine: &mut TwoStep, learner: Learner, rates: &Rates) -> Vec<Matrix> {
+        let mut after = weights.clone();
+        engine.train(&mut after, learner, rates);
+        after
+            .up
+            .iter()
+            .zip(&weights.up)
+            .map(|(a, b)| Matrix::from_fn(a.w.nrows(), a.w.ncols(), |i, j| a.w.get(i, j) - b.w.get(i, j)))
+            .collect()
+    }
+
+    /// The oracle's batch-averaged −∂L/∂W_k at gains 1.
+    fn oracle(weights: &Weights, feedback: Feedback<'_>, inputs: &[Real], u_trgt: &[Real]) -> Vec<Matrix> {
+        let ws: Vec<Matrix> = weights.up.iter().map(|s| s.w.clone()).collect();
+        let net = Feedforward { weights: &ws, gains: &[1.0; 3], phi: RateFn::Logistic, bias: true };
+        let mut sum: Vec<Matrix> = ws.iter().map(|w| Matrix::zeros(w.nrows(), w.ncols())).collect();
+        for b in 0..BATCH {
+            let pass = net.forward(&inputs[b * SIZES[0]..(b + 1) * SIZES[0]]);
+            let error = spec_output_error(&net.phi, &pass, &u_trgt[b * SIZES[3]..(b + 1) * SIZES[3]]);
+            for (s, g) in sum.iter_mut().zip(net.gradient(&pass, &error, feedback)) {
+                for (a, x) in s.as_mut_slice().iter_mut().zip(g.as_slice()) {
+                    *a += x / BATCH as Real;
+                }
+            }
+        }
+        sum
+    }
+
+    #[test]
+    fn backprop_learner_matches_the_oracle() {
+        let (shape, weights, mixing, inputs, u_trgt) = setup(0.1);
+        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
+        engine.set_batch(&inputs, &u_trgt);
+        let rates = Rates::new(&weights, &mixing, Learner::Backprop, true);
+        assert_eq!(rates.up, vec![1.0; 3]);
+        let ours = updates(&weights, &mut engine, Learner::Backprop, &rates);
+        let theirs = oracle(&weights, Feedback::Transpose, &inputs, &u_trgt);
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!(a.distance(b) < 1e-13 * (1.0 + b.sq_norm().sqrt()), "{} vs {}", a.distance(b), b.sq_norm());
+        }
+    }
+
+    #[test]
+    fn self_predicting_state_is_silent_without_a_nudge() {
+        let (shape, mut weights, mixing, inputs, _) = setup(0.2);
+        make_self_predicting(&mut weights, &mixing);
+        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
+        // A target equal to the output's own prediction nudges nothing.
+        let mut forward = Forward::new(&shape, BATCH);
+        forward.set_input(&inputs);
+        forward.run(&weights, RateFn::Logistic);
+        engine.set_batch(&inputs, forward.output().as_slice());
+        let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+        let before = weights.clone();
+        engine.train(&mut weights, Learner::Microcircuit, &rates);
+        for v_a in engine.v_apical() {
+            assert!(v_a.sq_norm() < 1e-28, "‖v_A‖² = {}", v_a.sq_norm());
+        }
+        for (a, b) in weights.named().iter().zip(before.named()) {
+            assert!(a.1.distance(b.1) < 1e-14, "{} moved", a.0);
+        }
+    }
+
+    /// With B_k = W_{k+1}ᵀ and rescaled rates, the two-step updates tend to backprop's as λ → 0:
+    /// the relative size of the difference falls linearly and 1 − cos falls as λ².
+    #[test]
+    fn two_step_updates_align_with_backprop_as_lambda_falls() {
+        let mut errors = Vec::new();
+        for lambda in [0.02, 0.01] {
+            let (shape, mut weights, mixing, inputs, u_trgt) = setup(lambda);
+            for k in 0..2 {
+                let n_k = SIZES[k + 1];
+                weights.down[k].w = Matrix::from_fn(n_k, SIZES[k + 2], |i, j| weights.up[k + 1].w.get(j, i));
+            }
+            make_self_predicting(&mut weights, &mixing);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
+            engine.set_batch(&inputs, &u_trgt);
+            let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+            let ours = updates(&weights, &mut engine, Learner::Microcircuit, &rates);
+            let theirs = oracle(&weights, Feedback::Transpose, &inputs, &u_trgt);
+            let per_layer: Vec<(Real, Real)> = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| {
+                    let one_minus_cos = 1.0 - stats::cosine(a.as_slice(), b.as_slice());
+                    (one_minus_cos, a.distance(b) / b.sq_norm().sqrt())
+                })
+                .collect();
+            errors.push(per_layer);
+        }
+        for layer in 0..3 {
+            let ((c1, d1), (c2, d2)) = (errors[0][layer], errors[1][layer]);
+            assert!(d2 < 0.02, "layer {}: relative difference {d2} at λ = 0.01", layer + 1);
+            assert!((1.7..2.3).contains(&(d1 / d2)), "layer {}: difference ratio {}", layer + 1, d1 / d2);
+            assert!((3.0..5.0).contains(&(c1 / c2)), "layer {}: 1 − cos ratio {} ({c1}, {c2})", layer + 1, c1 / c2);
+        }
+    }
+
+    #[test]
+    fn rescaling_inverts_the_dilution() {
+        let (_, weights, _, _, _) = setup(0.1);
+        let mixing = Mixing { lambda_a: 0.2, lambda_n: 0.1, lambda_i: 0.5 };
+        let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+        let f3 = 1.0 / 0.1;
+        let f2 = f3 / (0.2 * 0.5);
+        let f1 = f2 / (0.2 * 0.5);
+        for (got, want) in rates.up.iter().zip([f1, f2, f3]) {
+            assert!((got - want).abs() < 1e-9 * want);
+        }
+        for (got, want) in rates.ip.iter().zip([f2 * 0.8 / 0.5, f3 / 0.5]) {
+            assert!((got - want).abs() < 1e-9 * want);
+        }
+        assert_eq!(Rates::new(&weights, &mixing, Learner::Microcircuit, false).up, vec![1.0; 3]);
+    }
+}
