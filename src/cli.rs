@@ -27,10 +27,10 @@ pub fn parse_config(text: &str, source: &str) -> Result<RunConfig> {
 pub fn load_config(path: &Path) -> Result<RunConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut cfg = parse_config(&text, &path.display().to_string())?;
-    if let Some(w) = &cfg.init.weights {
-        if w.is_relative() {
-            cfg.init.weights = Some(path.parent().unwrap_or(Path::new(".")).join(w));
-        }
+    if let Some(w) = &cfg.init.weights
+        && w.is_relative()
+    {
+        cfg.init.weights = Some(path.parent().unwrap_or(Path::new(".")).join(w));
     }
     cfg.validate().with_context(|| path.display().to_string())?;
     Ok(cfg)

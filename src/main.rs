@@ -1,16 +1,20 @@
 //! The `apical` command-line tool.
 
-use std::path::PathBuf;
+mod fetch;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
 use apical::sim::checkpoint::Checkpoint;
-use apical::sim::experiments::{self, Progress, RunContext};
+use apical::sim::config::RunConfig;
+use apical::sim::experiments::{self, NoProgress, Progress, RunContext};
 use apical::sim::presets::PRESETS;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 
 /// Apical: dendritic cortical microcircuits that approximate backpropagation.
 ///
@@ -34,6 +38,11 @@ enum Command {
     },
     /// List the presets.
     Presets,
+    /// Download a data set.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
         /// The checkpoint file.
@@ -41,6 +50,22 @@ enum Command {
         /// A `.npz` file, or a folder that receives one `.npy` file per matrix.
         #[arg(long)]
         to: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataCommand {
+    /// Download MNIST from public mirrors into <TO>/mnist/ and verify its checksums.
+    Fetch {
+        /// The data set (only `mnist`).
+        #[arg(value_parser = ["mnist"])]
+        dataset: String,
+        /// The data folder; MNIST goes into its `mnist/` subfolder.
+        #[arg(long)]
+        to: PathBuf,
+        /// A mirror URL to try instead of the defaults (repeatable).
+        #[arg(long = "mirror")]
+        mirrors: Vec<String>,
     },
 }
 
@@ -63,6 +88,37 @@ struct RunArgs {
     /// Continue from the checkpoint in the output folder.
     #[arg(long)]
     resume: bool,
+    /// Run several seeds in parallel, each into <OUT>/seed-<n>/: a range `A..B` (B excluded) or
+    /// a comma-separated list. Every run draws from its own random streams, so its results are
+    /// those of `--seed n`.
+    #[arg(long, conflicts_with = "seed", value_parser = parse_seeds)]
+    seeds: Option<Seeds>,
+    /// The number of worker threads [default: one per CPU].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+}
+
+/// The seeds of `--seeds`, distinct and in the order given.
+#[derive(Debug, Clone)]
+struct Seeds(Vec<u64>);
+
+/// Parses `A..B` (B excluded) or `a,b,c` into distinct seeds.
+fn parse_seeds(text: &str) -> Result<Seeds, String> {
+    let bad = || format!("'{text}' is not a range like 0..8 or a list like 1,4,7 of distinct seeds");
+    let seeds: Vec<u64> = match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            (a..b).collect()
+        }
+        None => text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?,
+    };
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if seeds.is_empty() || sorted.len() != seeds.len() {
+        return Err(bad());
+    }
+    Ok(Seeds(seeds))
 }
 
 /// Progress shown as a bar on a terminal, and not at all otherwise.
@@ -98,6 +154,13 @@ fn run(args: RunArgs) -> Result<()> {
     cfg.validate()?;
     let out_dir = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let data_dir = args.data.or_else(|| std::env::var_os("APICAL_DATA_DIR").map(PathBuf::from));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.map_or(0, usize::from))
+        .build()
+        .context("cannot start the worker threads")?;
+    if let Some(Seeds(seeds)) = &args.seeds {
+        return pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume));
+    }
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})")
             .expect("valid template")
@@ -108,10 +171,44 @@ fn run(args: RunArgs) -> Result<()> {
     eprintln!("running {} (seed {}) into {}", cfg.experiment.name(), cfg.seed, out_dir.display());
     let started = std::time::Instant::now();
     let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
-    let report = experiments::run(&cfg, &ctx)?;
+    let report = pool.install(|| experiments::run(&cfg, &ctx))?;
     print!("{report}");
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
+/// `<out_dir>/seed-<n>/`, and prints the reports in the order of the seeds. Runs share nothing,
+/// so each gives what `--seed n` gives alone.
+fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<PathBuf>, resume: bool) -> Result<()> {
+    let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    eprintln!(
+        "running {} for seeds {} on {} threads into {}",
+        cfg.experiment.name(),
+        list.join(", "),
+        rayon::current_num_threads(),
+        out_dir.join("seed-<n>").display()
+    );
+    let started = std::time::Instant::now();
+    let results: Vec<_> = seeds
+        .par_iter()
+        .map(|&seed| {
+            let mut cfg = cfg.clone();
+            cfg.seed = seed;
+            let out_dir = out_dir.join(format!("seed-{seed}"));
+            let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &NoProgress };
+            experiments::run(&cfg, &ctx)
+        })
+        .collect();
+    let mut first_error = None;
+    for (seed, result) in seeds.iter().zip(results) {
+        match result {
+            Ok(report) => print!("seed {seed}: {report}"),
+            Err(e) => first_error = first_error.or(Some(anyhow::Error::from(e).context(format!("seed {seed}")))),
+        }
+    }
+    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+    first_error.map_or(Ok(()), Err)
 }
 
 fn export(checkpoint: PathBuf, to: PathBuf) -> Result<()> {
@@ -131,14 +228,37 @@ fn export(checkpoint: PathBuf, to: PathBuf) -> Result<()> {
 }
 
 fn main_inner() -> Result<()> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to standard output as usual.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // A usage error is one line, like every other error.
+        Err(e) => {
+            let text = e.render().to_string();
+            bail!("{}", text.lines().next().unwrap_or_default().trim_start_matches("error: "))
+        }
+    };
     match cli.command {
-        None => run(RunArgs { config: None, preset: None, out: None, seed: None, data: None, resume: false }),
+        None => run(RunArgs {
+            config: None,
+            preset: None,
+            out: None,
+            seed: None,
+            data: None,
+            resume: false,
+            seeds: None,
+            threads: None,
+        }),
         Some(Command::Run(args)) => run(args),
         Some(Command::Config { preset: name }) => {
             let cfg = preset(&name)?;
             print!("{}", toml::to_string(&cfg).context("cannot serialise the preset")?);
             Ok(())
+        }
+        Some(Command::Data { command: DataCommand::Fetch { dataset: _, to, mirrors } }) => {
+            let mirrors =
+                if mirrors.is_empty() { fetch::MNIST_MIRRORS.iter().map(|m| m.to_string()).collect() } else { mirrors };
+            fetch::fetch_mnist(&to, &mirrors)
         }
         Some(Command::Presets) => {
             for (name, about) in PRESETS {

@@ -75,10 +75,8 @@ fn export_and_reload_weights() {
 
     // A configuration can start from those weights: the fixed forward weights of a run with
     // another seed are then exactly the file's.
-    let toml = preset_toml("quick", &dir).replace("seed = 0", "seed = 5").replace(
-        "[init]\n",
-        "[init]\nweights = \"w.npz\"\n",
-    );
+    let toml =
+        preset_toml("quick", &dir).replace("seed = 0", "seed = 5").replace("[init]\n", "[init]\nweights = \"w.npz\"\n");
     std::fs::write(dir.join("from-file.toml"), toml).unwrap();
     let out = apical(&["run", "from-file.toml", "--out", "b"], &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -109,7 +107,10 @@ fn bad_input_gives_one_clear_error_line() {
     let cases = [
         (vec!["run".to_string(), "missing.toml".into()], "cannot read missing.toml"),
         (vec!["run".into(), write("malformed.toml", base.replace("sizes = [", "sizes = [[,"))], "malformed.toml:"),
-        (vec!["run".into(), write("unknown.toml", base.replace("seed = 0", "seed = 0\nsede = 1"))], "unknown field `sede`"),
+        (
+            vec!["run".into(), write("unknown.toml", base.replace("seed = 0", "seed = 0\nsede = 1"))],
+            "unknown field `sede`",
+        ),
         (
             vec!["run".into(), write("sizes.toml", base.replace("[30, 20, 10]", "[30, 20, 15, 10]"))],
             "plasticity.eta_up: needs 3 values",

@@ -5,8 +5,10 @@
 //! * [`network`]: weight shapes, random and self-predicting initialisation, weight files.
 //! * [`microcircuit`]: the continuous-time engine (explicit Euler, Euler–Maruyama noise,
 //!   always-on plasticity through τ_w traces) and the fixed-point steady-state solver.
+//! * [`two_step`]: the simplified two-step dynamics of the MNIST runs, batched as matrix columns.
 //! * [`experiments`] and [`presets`]: the paper's experiments as data.
 //! * [`record`], [`checkpoint`], [`npy`]: metrics, checkpoints and NumPy weight files.
+//! * [`verify`]: the steady-state updates compared with the backprop oracle (spec §6).
 //!
 //! ```
 //! use apical_sim::{microcircuit::Microcircuit, presets};
@@ -14,7 +16,7 @@
 //! // The Fig. 1 network starts in the self-predicting state: with no target the apical
 //! // compartments are silent at the steady state.
 //! let cfg = presets::preset("fig1").unwrap();
-//! let mut net = Microcircuit::new(&cfg);
+//! let mut net = Microcircuit::new(&cfg).unwrap();
 //! net.set_input(&vec![0.5; cfg.network.sizes[0]]);
 //! net.settle(1e-13, 1000).expect("converges");
 //! assert!(net.apical_sq_norm() < 1e-20);
@@ -29,6 +31,8 @@ pub mod network;
 pub mod npy;
 pub mod presets;
 pub mod record;
+pub mod two_step;
+pub mod verify;
 
 /// Everything that can end a run, each with a one-line message naming the file, field or step.
 #[derive(Debug, thiserror::Error)]

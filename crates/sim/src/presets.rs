@@ -6,13 +6,21 @@ use apical_neuron::CompartmentParams;
 use apical_numerics::{kernels::TraceOrder, rate::RateFn};
 
 use crate::config::{DynamicsConfig, InitConfig, LateralInit, NetworkConfig, NoiseScheme, PlasticityConfig, RunConfig};
-use crate::experiments::{ExperimentConfig, Fig1Config, FigS1Config};
+use crate::experiments::{ExperimentConfig, Fig1Config, Fig2Config, Fig2Learner, FigS1Config, MnistConfig};
+use crate::two_step::Learner;
 
 /// The names of all presets, with a one-line description.
 pub const PRESETS: &[(&str, &str)] = &[
     ("quick", "a shortened fig-s1 that runs in seconds (the default experiment)"),
     ("fig-s1", "learn the self-predicting state from random lateral weights (paper Fig. S1)"),
     ("fig1", "one input→target association from a self-predicting start (paper Fig. 1)"),
+    ("fig2", "nonlinear regression against a teacher network, with shallow and backprop baselines (paper Fig. 2)"),
+    ("fig2-fast", "fig2 with every learning rate ×100 and inputs U(0, 1): the regime where learning shows"),
+    ("mnist", "MNIST 784-500-500-10 microcircuit, two-step dynamics, fixed random feedback (paper: 1.96 %)"),
+    ("mnist-backprop", "the same network trained by backprop (paper: 1.53 %)"),
+    ("mnist-shallow", "the same network with only the output layer learning (paper: 8.4 %)"),
+    ("mnist-frozen-hidden", "the MNIST microcircuit with W_2 frozen (paper: 2.11 %)"),
+    ("mnist-subset", "the MNIST microcircuit for three epochs on 5 000 training images (a quick check)"),
 ];
 
 fn network(sizes: &[usize], phi: RateFn) -> NetworkConfig {
@@ -53,16 +61,82 @@ fn fig_s1(patterns: u64, record_every: u64) -> RunConfig {
             pattern_ms: 100.0,
             record_every,
             probes: 20,
-            inputs: InputDistribution::unit(),
+            inputs: InputDistribution::symmetric(),
         }),
     }
 }
 
+/// Fig. 2 with learning rates η_1 = η^IP, η_2 and η^PI.
+fn fig2(eta_1: f64, eta_2: f64, eta_pi: f64, inputs: InputDistribution) -> RunConfig {
+    RunConfig {
+        seed: 0,
+        network: network(&[30, 50, 10], RateFn::PAPER_SOFT_RECTIFIER),
+        dynamics: dynamics(0.3),
+        plasticity: plasticity(&[eta_1, eta_2], eta_1, eta_pi),
+        init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+        experiment: ExperimentConfig::Fig2(Fig2Config {
+            patterns: 10_000,
+            pattern_ms: 100.0,
+            record_every: 100,
+            test_patterns: 100,
+            ema_weight: 0.1,
+            inputs,
+            teacher_hidden: vec![20],
+            teacher_gains: vec![2.0, 10.0],
+            learners: vec![Fig2Learner::Microcircuit, Fig2Learner::Shallow, Fig2Learner::Backprop],
+            seeds: 3,
+            trace_patterns: 10,
+        }),
+    }
+}
+
+/// The MNIST runs: 784-500-500-10, logistic φ, a bias on every neuron, weights U(−a, a) with
+/// a = 8/√(presynaptic neurons), mini-batches of 10, rates decaying by `MNIST_ETA_DECAY` per epoch.
+/// The mixing factors λ_A = λ_N = 0.8, λ_I = 0.1 come from g_lk = 0, g_B = 0.2, g_A = g_som = 0.8,
+/// g_D = 0.9, g_som^I = 0.1. `eta_up` are backprop-equivalent rates (see
+/// `experiments::mnist`); W^IP_k learns at the rate of W_{k+1}, which keeps it self-predicting.
+fn mnist(learner: Learner, eta_up: [f64; 3], epochs: usize, train_images: Option<usize>) -> RunConfig {
+    let mut network = network(&[784, 500, 500, 10], RateFn::Logistic);
+    network.bias = true;
+    network.conductances = CompartmentParams { g_lk: 0.0, g_b: 0.2, g_a: 0.8, g_d: 0.9, g_som: 0.8, g_som_i: 0.1 };
+    let eta_ip = match learner {
+        Learner::Microcircuit => vec![eta_up[1], eta_up[2]],
+        Learner::Backprop => vec![0.0, 0.0],
+    };
+    RunConfig {
+        seed: 0,
+        network,
+        dynamics: DynamicsConfig::default(),
+        plasticity: PlasticityConfig { eta_ip, eta_pi: vec![0.0; 2], ..plasticity(&eta_up, 0.0, 0.0) },
+        init: InitConfig { range: 8.0, lateral: LateralInit::SelfPredicting, weights: None },
+        experiment: ExperimentConfig::Mnist(MnistConfig {
+            learner,
+            epochs,
+            batch_size: 10,
+            target_rates: [0.1, 0.8],
+            rescale_rates: true,
+            fan_in_init: true,
+            eta_decay: MNIST_ETA_DECAY,
+            train_images,
+        }),
+    }
+}
+
+/// Backprop-equivalent rates of W_1, W_2, W_3, tuned on the validation error: for the
+/// microcircuit (W_2 and W_3 are held below the bound at which W^IP stops tracking them, see
+/// `experiments::mnist`), for backprop, and for the output layer of the shallow learner.
+const MNIST_ETA_MICROCIRCUIT: [f64; 3] = [2.0, 0.08, 0.025];
+const MNIST_ETA_BACKPROP: [f64; 3] = [1.0, 0.2, 0.05];
+const MNIST_ETA_SHALLOW: f64 = 0.05;
+/// The factor applied to every rate after each epoch, and the number of epochs.
+const MNIST_ETA_DECAY: f64 = 0.96;
+const MNIST_EPOCHS: usize = 60;
+
 /// The preset `name`, if there is one.
 pub fn preset(name: &str) -> Option<RunConfig> {
     Some(match name {
-        "quick" => fig_s1(1500, 25),
-        "fig-s1" => fig_s1(20_000, 100),
+        "quick" => fig_s1(5000, 50),
+        "fig-s1" => fig_s1(40_000, 200),
         "fig1" => RunConfig {
             seed: 0,
             network: network(&[30, 20, 10], RateFn::Logistic),
@@ -70,14 +144,28 @@ pub fn preset(name: &str) -> Option<RunConfig> {
             plasticity: plasticity(&[0.0011875, 0.0005], 0.0011875, 0.0005),
             init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
             experiment: ExperimentConfig::Fig1(Fig1Config {
-                duration_ms: 20_000.0,
-                target_on_ms: 500.0,
-                target_off_ms: 15_000.0,
+                duration_ms: 24_000.0,
+                target_on_ms: 1_000.0,
+                target_off_ms: 21_000.0,
                 record_ms: 5.0,
                 inputs: InputDistribution::unit(),
                 target_rates: InputDistribution::Uniform { low: 0.2, high: 0.8 },
             }),
         },
+        "fig2" => fig2(0.0011875, 0.0005, 0.0059375, InputDistribution::symmetric()),
+        "fig2-fast" => fig2(0.11875, 0.05, 0.59375, InputDistribution::unit()),
+        "mnist" => mnist(Learner::Microcircuit, MNIST_ETA_MICROCIRCUIT, MNIST_EPOCHS, None),
+        "mnist-backprop" => mnist(Learner::Backprop, MNIST_ETA_BACKPROP, MNIST_EPOCHS, None),
+        "mnist-shallow" => {
+            let mut cfg = mnist(Learner::Microcircuit, [0.0, 0.0, MNIST_ETA_SHALLOW], MNIST_EPOCHS, None);
+            cfg.plasticity.eta_ip = vec![0.0, 0.0];
+            cfg
+        }
+        "mnist-frozen-hidden" => {
+            let [eta_1, _, eta_3] = MNIST_ETA_MICROCIRCUIT;
+            mnist(Learner::Microcircuit, [eta_1, 0.0, eta_3], MNIST_EPOCHS, None)
+        }
+        "mnist-subset" => mnist(Learner::Microcircuit, MNIST_ETA_MICROCIRCUIT, 3, Some(5_000)),
         _ => return None,
     })
 }

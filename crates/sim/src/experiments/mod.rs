@@ -3,7 +3,9 @@
 //! short report.
 
 mod fig1;
+mod fig2;
 mod fig_s1;
+mod mnist;
 mod probe;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use fig_s1::FigS1Config;
 pub use fig1::Fig1Config;
+pub use fig2::{Fig2Config, Fig2Learner};
+pub use mnist::MnistConfig;
 pub use probe::{ProbeMetrics, probe};
 
 use crate::SimError;
@@ -25,6 +29,10 @@ pub enum ExperimentConfig {
     FigS1(FigS1Config),
     /// One input→target association from a self-predicting start (Fig. 1).
     Fig1(Fig1Config),
+    /// Nonlinear regression against a teacher network from a random start, with baselines (Fig. 2).
+    Fig2(Fig2Config),
+    /// MNIST with the simplified two-step dynamics, or its baselines.
+    Mnist(MnistConfig),
 }
 
 impl ExperimentConfig {
@@ -33,6 +41,8 @@ impl ExperimentConfig {
         match self {
             ExperimentConfig::FigS1(_) => "fig-s1",
             ExperimentConfig::Fig1(_) => "fig1",
+            ExperimentConfig::Fig2(_) => "fig2",
+            ExperimentConfig::Mnist(_) => "mnist",
         }
     }
 
@@ -41,6 +51,8 @@ impl ExperimentConfig {
         match self {
             ExperimentConfig::FigS1(e) => e.validate(cfg),
             ExperimentConfig::Fig1(e) => e.validate(cfg),
+            ExperimentConfig::Fig2(e) => e.validate(cfg),
+            ExperimentConfig::Mnist(e) => e.validate(cfg),
         }
     }
 }
@@ -118,6 +130,8 @@ pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     match &cfg.experiment {
         ExperimentConfig::FigS1(e) => fig_s1::run(cfg, e, ctx),
         ExperimentConfig::Fig1(e) => fig1::run(cfg, e, ctx),
+        ExperimentConfig::Fig2(e) => fig2::run(cfg, e, ctx),
+        ExperimentConfig::Mnist(e) => mnist::run(cfg, e, ctx),
     }
 }
 
@@ -129,8 +143,18 @@ pub(crate) fn fmt_sci(x: f64) -> String {
 /// Saves a run's final checkpoint with no resume payload and returns its path.
 pub(crate) fn save_final(cfg: &RunConfig, weights: &crate::network::Weights, dir: &Path) -> Result<PathBuf, SimError> {
     let path = dir.join("checkpoint.bin");
+    save_checkpoint(cfg, weights, Vec::new(), &path)?;
+    Ok(path)
+}
+
+/// Saves a checkpoint with the experiment's resume payload to `path` (atomically).
+pub(crate) fn save_checkpoint(
+    cfg: &RunConfig,
+    weights: &crate::network::Weights,
+    resume: Vec<u8>,
+    path: &Path,
+) -> Result<(), SimError> {
     let config =
         toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;
-    crate::checkpoint::Checkpoint { config, weights: weights.clone(), resume: Vec::new() }.save(&path)?;
-    Ok(path)
+    crate::checkpoint::Checkpoint { config, weights: weights.clone(), resume }.save(path)
 }
