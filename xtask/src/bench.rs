@@ -258,12 +258,10 @@ fn report(r: &Results, machine: &Machine, seconds: f64) -> Result<String> {
         if net == "30-50-10" && step.best > SMALL_STEP_TARGET_NS {
             notes.push(format!(
                 "30-50-10 misses {} per step by {:.2}×. Its plastic matrices are small (the streaming pass takes {}), \
-                 so the step is dominated by per-neuron work: every step evaluates the soft rectifier about 210 times \
-                 (the rates of 70 neurons, and φ(u) and φ(v̂) in the postsynaptic factors of Eqs. 7 and 8), each a \
-                 libm `exp` and `log1p`, and draws 70 Gaussian noise samples. Reusing the rate r = φ(u) in the \
-                 postsynaptic factors would save a third of these evaluations, but needs the neuron model to \
-                 declare that its rate is φ(u) (Latent Equilibrium's is not); a vectorised φ would need its own exp \
-                 and log1p.",
+                 so the step is dominated by per-neuron work: every step evaluates the soft rectifier about 140 times \
+                 (the rates of 70 neurons, and φ(v̂) in the postsynaptic factors of Eqs. 7 and 8, which reuse the \
+                 emitted rate as φ(u)), each a libm `exp` and `log1p`, and draws 70 Gaussian noise samples. A \
+                 vectorised φ would need its own exp and log1p.",
                 time(SMALL_STEP_TARGET_NS),
                 step.best / SMALL_STEP_TARGET_NS,
                 time(pass.best),
