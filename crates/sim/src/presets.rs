@@ -18,6 +18,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("fig2-fast", "fig2 with every learning rate ×100 and inputs U(0, 1): the regime where learning shows"),
     ("mnist", "MNIST 784-500-500-10 microcircuit, two-step dynamics, fixed random feedback (paper: 1.96 %)"),
     ("mnist-backprop", "the same network trained by backprop (paper: 1.53 %)"),
+    ("mnist-feedback-alignment", "the same network trained by feedback alignment through the fixed B_k"),
     ("mnist-shallow", "the same network with only the output layer learning (paper: 8.4 %)"),
     ("mnist-frozen-hidden", "the MNIST microcircuit with W_2 frozen (paper: 2.11 %)"),
     ("mnist-subset", "the MNIST microcircuit for three epochs on 5 000 training images (a quick check)"),
@@ -101,7 +102,7 @@ fn mnist(learner: Learner, eta_up: [f64; 3], epochs: usize, train_images: Option
     network.conductances = CompartmentParams { g_lk: 0.0, g_b: 0.2, g_a: 0.8, g_d: 0.9, g_som: 0.8, g_som_i: 0.1 };
     let eta_ip = match learner {
         Learner::Microcircuit => vec![eta_up[1], eta_up[2]],
-        Learner::Backprop => vec![0.0, 0.0],
+        Learner::Backprop | Learner::FeedbackAlignment => vec![0.0, 0.0],
     };
     RunConfig {
         seed: 0,
@@ -156,6 +157,7 @@ pub fn preset(name: &str) -> Option<RunConfig> {
         "fig2-fast" => fig2(0.11875, 0.05, 0.59375, InputDistribution::unit()),
         "mnist" => mnist(Learner::Microcircuit, MNIST_ETA_MICROCIRCUIT, MNIST_EPOCHS, None),
         "mnist-backprop" => mnist(Learner::Backprop, MNIST_ETA_BACKPROP, MNIST_EPOCHS, None),
+        "mnist-feedback-alignment" => mnist(Learner::FeedbackAlignment, MNIST_ETA_MICROCIRCUIT, MNIST_EPOCHS, None),
         "mnist-shallow" => {
             let mut cfg = mnist(Learner::Microcircuit, [0.0, 0.0, MNIST_ETA_SHALLOW], MNIST_EPOCHS, None);
             cfg.plasticity.eta_ip = vec![0.0, 0.0];

@@ -42,7 +42,9 @@
 //! δ_N = φ′(v_B,N) ⊙ (u_trgt − v_B,N),   δ_k = φ′(v_B,k) ⊙ W_{k+1}ᵀ δ_{k+1},   ΔW_k = (η_k / B) δ_k r_{k−1}ᵀ
 //! ```
 //!
-//! where W_{k+1}ᵀ leaves out the bias column.
+//! where W_{k+1}ᵀ leaves out the bias column. Feedback alignment ([`Learner::FeedbackAlignment`])
+//! is the same with the fixed top-down B_k in place of W_{k+1}ᵀ, δ_k = φ′(v_B,k) ⊙ B_k δ_{k+1}:
+//! the λ → 0 limit of the microcircuit, without its mixing and interneurons.
 
 use apical_neuron::CompartmentParams;
 use apical_numerics::{Matrix, Real, kernels::gemm, rate::RateFn};
@@ -59,6 +61,9 @@ pub enum Learner {
     Microcircuit,
     /// Backprop on the same feedforward network, with the oracle's output error.
     Backprop,
+    /// Feedback alignment: backprop's output error sent down through the fixed B_k instead of
+    /// W_{k+1}ᵀ, the limit the microcircuit's updates approach as λ → 0.
+    FeedbackAlignment,
 }
 
 impl Learner {
@@ -67,6 +72,7 @@ impl Learner {
         match self {
             Learner::Microcircuit => "microcircuit",
             Learner::Backprop => "backprop",
+            Learner::FeedbackAlignment => "feedback-alignment",
         }
     }
 }
@@ -113,7 +119,7 @@ pub struct Rates {
 impl Rates {
     /// The rates of the matrices that learn (`Synapses::learns`), each multiplied by its
     /// inverse dilution factor (module docs) when `rescale` is set and the learner is the
-    /// microcircuit. Backprop never updates W^IP.
+    /// microcircuit. Backprop and feedback alignment never update W^IP.
     pub fn new(weights: &Weights, mixing: &Mixing, learner: Learner, rescale: bool) -> Self {
         let depth = weights.up.len();
         let mut f_up = vec![1.0; depth];
@@ -131,7 +137,7 @@ impl Rates {
         let up = weights.up.iter().zip(&f_up).map(|(s, &f)| rate(s, f)).collect();
         let ip = match learner {
             Learner::Microcircuit => weights.ip.iter().zip(&f_ip).map(|(s, &f)| rate(s, f)).collect(),
-            Learner::Backprop => vec![0.0; depth - 1],
+            Learner::Backprop | Learner::FeedbackAlignment => vec![0.0; depth - 1],
         };
         Rates { up, ip }
     }
@@ -276,7 +282,7 @@ impl TwoStep {
         self.forward.run(weights, self.phi);
         match learner {
             Learner::Microcircuit => self.nudged_sweep(weights, rates),
-            Learner::Backprop => self.backprop_errors(weights),
+            Learner::Backprop | Learner::FeedbackAlignment => self.backprop_errors(weights, learner),
         }
         let scale = 1.0 / self.batch() as Real;
         for (k, syn) in weights.up.iter_mut().enumerate() {
@@ -350,8 +356,9 @@ impl TwoStep {
         }
     }
 
-    /// The backprop errors δ_N … δ_1 of the module docs, left in the postsynaptic factors.
-    fn backprop_errors(&mut self, weights: &Weights) {
+    /// The errors δ_N … δ_1 of backprop or feedback alignment (module docs), left in the
+    /// postsynaptic factors.
+    fn backprop_errors(&mut self, weights: &Weights, learner: Learner) {
         let phi = self.phi;
         let depth = self.post_up.len();
         let v_out = self.forward.v_basal[depth - 1].as_slice();
@@ -361,8 +368,11 @@ impl TwoStep {
         for k in (0..depth - 1).rev() {
             let (below, above) = self.post_up.split_at_mut(k + 1);
             let n_k = below[k].nrows();
-            let w_t = weights.up[k + 1].w.as_ref().subcols(0, n_k).transpose();
-            gemm(&mut below[k], false, w_t, above[0].as_ref(), 1.0);
+            let feedback = match learner {
+                Learner::FeedbackAlignment => weights.down[k].w.as_ref(),
+                _ => weights.up[k + 1].w.as_ref().subcols(0, n_k).transpose(),
+            };
+            gemm(&mut below[k], false, feedback, above[0].as_ref(), 1.0);
             for (d, &v) in below[k].as_mut_slice().iter_mut().zip(self.forward.v_basal[k].as_slice()) {
                 *d *= phi.dphi(v);
             }
@@ -433,18 +443,36 @@ mod tests {
         sum
     }
 
-    #[test]
-    fn backprop_learner_matches_the_oracle() {
+    /// One step of `learner` at unit rates on the test batch, and the oracle's updates with
+    /// `feedback`: they must agree to 1e-13 in every layer. Returns the engine's updates.
+    fn assert_learner_matches_the_oracle(learner: Learner, feedback: Feedback<'_>) -> Vec<Matrix> {
         let (shape, weights, mixing, inputs, u_trgt) = setup(0.1);
         let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
         engine.set_batch(&inputs, &u_trgt);
-        let rates = Rates::new(&weights, &mixing, Learner::Backprop, true);
-        assert_eq!(rates.up, vec![1.0; 3]);
-        let ours = updates(&weights, &mut engine, Learner::Backprop, &rates);
-        let theirs = oracle(&weights, Feedback::Transpose, &inputs, &u_trgt);
+        let rates = Rates::new(&weights, &mixing, learner, true);
+        assert_eq!((rates.up.clone(), rates.ip.clone()), (vec![1.0; 3], vec![0.0; 2]));
+        let ours = updates(&weights, &mut engine, learner, &rates);
+        let theirs = oracle(&weights, feedback, &inputs, &u_trgt);
         for (a, b) in ours.iter().zip(&theirs) {
             assert!(a.distance(b) < 1e-13 * (1.0 + b.sq_norm().sqrt()), "{} vs {}", a.distance(b), b.sq_norm());
         }
+        ours
+    }
+
+    #[test]
+    fn backprop_learner_matches_the_oracle() {
+        assert_learner_matches_the_oracle(Learner::Backprop, Feedback::Transpose);
+    }
+
+    #[test]
+    fn feedback_alignment_learner_matches_the_oracle() {
+        let (_, weights, _, inputs, u_trgt) = setup(0.1);
+        let down: Vec<Matrix> = weights.down.iter().map(|s| s.w.clone()).collect();
+        let ours = assert_learner_matches_the_oracle(Learner::FeedbackAlignment, Feedback::Fixed(&down));
+        // The hidden layers' updates differ from backprop's; the output layer's do not.
+        let exact = oracle(&weights, Feedback::Transpose, &inputs, &u_trgt);
+        assert!(ours[0].distance(&exact[0]) > 1e-3 * exact[0].sq_norm().sqrt());
+        assert!(ours[2].distance(&exact[2]) < 1e-13 * (1.0 + exact[2].sq_norm().sqrt()));
     }
 
     #[test]

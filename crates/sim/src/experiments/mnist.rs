@@ -11,8 +11,9 @@
 //!
 //! The same experiment runs the paper's baselines: backprop on the same network
 //! (`learner = "backprop"`, the batched form of the oracle `apical_rules::backprop` with gains 1,
-//! tested against it), a shallow learner (only W_N learns) and W_2 frozen, the last two expressed
-//! as zero learning rates.
+//! tested against it), feedback alignment through the fixed B_k (`learner = "feedback-alignment"`),
+//! a shallow learner (only W_N learns) and W_2 frozen, the last two expressed as zero learning
+//! rates.
 //!
 //! Choices the paper leaves open, all options of [`MnistConfig`]:
 //!
