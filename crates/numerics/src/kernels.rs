@@ -33,7 +33,7 @@ use crate::{Matrix, Real};
 /// Whether the weight step uses the trace before or after the trace is advanced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TraceOrder {
+pub enum UpdateOrder {
     /// W(t+dt) = W(t) + dt η Δ(t), Δ(t+dt) = Δ(t) + (dt/τ_w)(I(t) − Δ(t)): every increment comes
     /// from the time-t state. This is the reference.
     #[default]
@@ -50,7 +50,7 @@ pub struct TraceStep {
     /// dt η, the weight change per unit of trace.
     pub rate: Real,
     /// The update order.
-    pub order: TraceOrder,
+    pub order: UpdateOrder,
 }
 
 /// Runs a kernel with the widest vector instructions the CPU offers: AVX2 on x86-64 where present,
@@ -237,8 +237,8 @@ impl WithSimd for FusedPass<'_> {
     fn with_simd<S: Simd>(self, simd: S) {
         let step = self.step;
         match step.order {
-            TraceOrder::Synchronous => self.sweep(Update::<S, false>::new(simd, step)),
-            TraceOrder::TraceFirst => self.sweep(Update::<S, true>::new(simd, step)),
+            UpdateOrder::Synchronous => self.sweep(Update::<S, false>::new(simd, step)),
+            UpdateOrder::TraceFirst => self.sweep(Update::<S, true>::new(simd, step)),
         }
     }
 }
@@ -439,8 +439,8 @@ mod tests {
                 let induction = post[i] * pre[j];
                 let t_new = t.get(i, j) + s.decay * (induction - t.get(i, j));
                 let used = match s.order {
-                    TraceOrder::Synchronous => t.get(i, j),
-                    TraceOrder::TraceFirst => t_new,
+                    UpdateOrder::Synchronous => t.get(i, j),
+                    UpdateOrder::TraceFirst => t_new,
                 };
                 w2.set(i, j, w.get(i, j) + s.rate * used);
                 t2.set(i, j, t_new);
@@ -459,7 +459,7 @@ mod tests {
             let post: Vec<Real> = (0..n_post).map(|i| (i as Real * 0.7).sin()).collect();
             let pre: Vec<Real> = (0..n_pre).map(|j| (j as Real * 1.3).cos()).collect();
             let x: Vec<Real> = (0..n_pre).map(|j| 1.0 - 0.3 * j as Real).collect();
-            for order in [TraceOrder::Synchronous, TraceOrder::TraceFirst] {
+            for order in [UpdateOrder::Synchronous, UpdateOrder::TraceFirst] {
                 let s = TraceStep { decay: 0.1 / 30.0, rate: 0.1 * 0.002, order };
                 let (w_ref, t_ref) = reference(&w0, &t0, &post, &pre, s);
                 let (mut w, mut t) = (w0.clone(), t0.clone());

@@ -1,4 +1,4 @@
-use apical_numerics::kernels::{self, TraceOrder, TraceStep};
+use apical_numerics::kernels::{self, TraceStep, UpdateOrder};
 use apical_numerics::{Matrix, Real};
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +8,7 @@ pub struct TraceParams {
     /// The trace time constant τ_w (ms).
     pub tau_w: Real,
     /// Whether the weight step uses the old or the new trace.
-    pub order: TraceOrder,
+    pub order: UpdateOrder,
 }
 
 /// A weight matrix with its plasticity trace Δ and learning rate η.

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use apical_numerics::kernels::{self, TraceOrder, TraceStep};
+use apical_numerics::kernels::{self, TraceStep, UpdateOrder};
 use apical_numerics::{Matrix, Real};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -20,7 +20,7 @@ fn kernels(c: &mut Criterion) {
         let post: Vec<Real> = (0..rows).map(|i| (i as Real * 0.3).sin() * 0.1).collect();
         let pre: Vec<Real> = (0..cols).map(|j| (j as Real * 0.7).cos().abs()).collect();
         let mut out = vec![0.0; rows];
-        let step = TraceStep { decay: 0.1 / 30.0, rate: 0.1 * 1e-4, order: TraceOrder::Synchronous };
+        let step = TraceStep { decay: 0.1 / 30.0, rate: 0.1 * 1e-4, order: UpdateOrder::Synchronous };
         let mut group = c.benchmark_group("plasticity_pass");
         group.bench_function(&id, |b| {
             b.iter(|| kernels::plasticity_pass(&mut w, &mut trace, &post, &pre, step, Some((&pre, &mut out))))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use apical_datasets::patterns::InputDistribution;
 use apical_neuron::CompartmentParams;
-use apical_numerics::{Real, kernels::TraceOrder, rate::RateFn};
+use apical_numerics::{Real, kernels::UpdateOrder, rate::RateFn};
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::ExperimentConfig;
@@ -115,7 +115,7 @@ pub struct PlasticityConfig {
     pub tau_w: Real,
     /// Trace update order.
     #[serde(default)]
-    pub order: TraceOrder,
+    pub order: UpdateOrder,
     /// Plasticity (traces and weights) is frozen for this long after every pattern switch (ms).
     #[serde(default)]
     pub learning_lag: Real,

@@ -3,7 +3,7 @@
 
 use apical_datasets::patterns::InputDistribution;
 use apical_neuron::CompartmentParams;
-use apical_numerics::{kernels::TraceOrder, rate::RateFn};
+use apical_numerics::{kernels::UpdateOrder, rate::RateFn};
 
 use crate::config::{DynamicsConfig, InitConfig, LateralInit, NetworkConfig, NoiseScheme, PlasticityConfig, RunConfig};
 use crate::experiments::{ExperimentConfig, Fig1Config, Fig2Config, Fig2Learner, FigS1Config, MnistConfig};
@@ -45,7 +45,7 @@ fn plasticity(eta_up: &[f64], eta_ip: f64, eta_pi: f64) -> PlasticityConfig {
         eta_pi: vec![eta_pi],
         eta_down: Vec::new(),
         tau_w: 30.0,
-        order: TraceOrder::Synchronous,
+        order: UpdateOrder::Synchronous,
         learning_lag: 0.0,
     }
 }
