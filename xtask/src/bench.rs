@@ -315,7 +315,8 @@ fn report(r: &Results, machine: &Machine, seconds: f64) -> Result<String> {
     writeln!(
         t,
         "One training step of the two-step engine on a mini-batch (`crates/sim/benches/two_step.rs`), against faer's \
-         gemm alone on the products of that step with the same shapes and batch.\n"
+         gemm alone on the products of that step with the same shapes and batch, both on the default thread pool \
+         (one thread per CPU), as `apical run` trains.\n"
     )?;
     writeln!(
         t,

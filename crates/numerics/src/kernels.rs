@@ -176,7 +176,12 @@ pub fn dot(x: &[Real], y: &[Real]) -> Real {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-/// dst ← β dst + α lhs · rhs with faer's gemm, sequentially. `accumulate` selects β = 1, else β = 0.
+/// dst ← β dst + α lhs · rhs with faer's gemm. `accumulate` selects β = 1, else β = 0.
+///
+/// The product runs on the threads of the current rayon pool (`apical run --threads`). faer
+/// splits only the destination between threads, never a sum, so every element is computed as
+/// in a sequential product and the result does not depend on the number of threads (tested in
+/// `apical-sim`'s two-step engine).
 ///
 /// faer's x86 micro-kernels return with the upper halves of the AVX registers still in use. Until
 /// they are cleared, every legacy SSE instruction that follows (the scalar floating-point code
@@ -186,7 +191,7 @@ pub fn dot(x: &[Real], y: &[Real]) -> Real {
 /// changes no value.
 pub fn gemm(dst: &mut Matrix, accumulate: bool, lhs: faer::MatRef<'_, Real>, rhs: faer::MatRef<'_, Real>, alpha: Real) {
     let beta = if accumulate { Accum::Add } else { Accum::Replace };
-    faer::linalg::matmul::matmul(dst.as_mut(), beta, lhs, rhs, alpha, Par::Seq);
+    faer::linalg::matmul::matmul(dst.as_mut(), beta, lhs, rhs, alpha, Par::rayon(0));
     clear_upper_vector_state();
 }
 

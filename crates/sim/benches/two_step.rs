@@ -7,6 +7,7 @@
 //!   shapes and batch: W_k R_{k−1} and the update P_k R_{k−1}ᵀ for every layer, and
 //!   W^IP_k R_k, its update, B_k R_{k+1} and W^PI_k R^I_k for every hidden layer.
 //!
+//! Both run on rayon's global pool (one thread per CPU), as `apical run` trains by default.
 //! `cargo xtask bench` reports the engine's images per second as a fraction of the reference's.
 
 use std::hint::black_box;

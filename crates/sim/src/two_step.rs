@@ -1,9 +1,9 @@
 //! The simplified two-step dynamics of the paper's MNIST runs (spec §7), batched.
 //!
 //! A mini-batch of B inputs is a block of B matrix columns, so every product below is one gemm
-//! (faer, sequential) into a preallocated buffer; a training step allocates nothing. With a bias
-//! the presynaptic rate matrices carry a last row of ones, and the last column of W_k and W^IP_k
-//! is the bias weight. Per mini-batch:
+//! (faer, on the threads of the current rayon pool) into a preallocated buffer. With a bias the
+//! presynaptic rate matrices carry a last row of ones, and the last column of W_k and W^IP_k is
+//! the bias weight. Per mini-batch:
 //!
 //! ```text
 //! 1. forward sweep, k = 1 … N:  v_B,k = W_k r_{k−1},  r_k = φ(v_B,k);   v^I_k = W^IP_k r_k
@@ -546,5 +546,38 @@ mod tests {
             assert!((got - want).abs() < 1e-9 * want);
         }
         assert_eq!(Rates::new(&weights, &mixing, Learner::Microcircuit, false).up, vec![1.0; 3]);
+    }
+
+    /// faer splits a product between threads by blocks of its destination only, so training on
+    /// the MNIST network gives the same bits on one thread as on two.
+    #[test]
+    fn training_does_not_depend_on_the_number_of_threads() {
+        let cfg = presets::preset("mnist").expect("preset");
+        let shape = Shape { sizes: cfg.network.sizes.clone(), bias: true };
+        let mixing = Mixing::from_conductances(&cfg.network.conductances);
+        let mut start = Weights::from_config(&cfg, &shape);
+        make_self_predicting(&mut start, &mixing);
+        let batch = 10;
+        let inputs: Vec<Real> = (0..784 * batch).map(|i| (0.37 * i as Real).sin().abs()).collect();
+        let u_trgt: Vec<Real> = (0..10 * batch).map(|i| if i % 11 == 0 { 1.4 } else { -2.2 }).collect();
+        let train = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            pool.install(|| {
+                let mut weights = start.clone();
+                let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true).scaled(1e-3);
+                let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, batch);
+                engine.set_batch(&inputs, &u_trgt);
+                for _ in 0..3 {
+                    engine.train(&mut weights, Learner::Microcircuit, &rates);
+                }
+                weights
+            })
+        };
+        let (one, two) = (train(1), train(2));
+        assert_ne!(one, start, "the weights learned");
+        for ((name, a), (_, b)) in one.named().iter().zip(two.named()) {
+            let same = a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{name} differs between one and two threads");
+        }
     }
 }
