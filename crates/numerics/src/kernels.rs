@@ -185,10 +185,9 @@ pub fn dot(x: &[Real], y: &[Real]) -> Real {
 ///
 /// faer's x86 micro-kernels return with the upper halves of the AVX registers still in use. Until
 /// they are cleared, every legacy SSE instruction that follows (the scalar floating-point code
-/// of this workspace and the C library's `exp`) can run many times slower: after one 500 × 500
-/// product a logistic φ cost 140 ns instead of 10 ns on a 2-core AMD EPYC virtual machine, a
-/// third of the two-step MNIST training step. The gemm therefore ends with `vzeroupper`, which
-/// changes no value.
+/// of this workspace and the C library's `exp`) can run many times slower; on the machine of
+/// `docs/results.md` ("Speed") this made a one-thread MNIST epoch take 1.6 times as long. The
+/// gemm therefore ends with `vzeroupper`, which changes no value.
 pub fn gemm(dst: &mut Matrix, accumulate: bool, lhs: faer::MatRef<'_, Real>, rhs: faer::MatRef<'_, Real>, alpha: Real) {
     let beta = if accumulate { Accum::Add } else { Accum::Replace };
     faer::linalg::matmul::matmul(dst.as_mut(), beta, lhs, rhs, alpha, Par::rayon(0));
