@@ -261,8 +261,9 @@ fn main_inner() -> Result<()> {
             fetch::fetch_mnist(&to, &mirrors)
         }
         Some(Command::Presets) => {
+            let width = PRESETS.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (name, about) in PRESETS {
-                println!("{name:<16} {about}");
+                println!("{name:<width$}  {about}");
             }
             Ok(())
         }

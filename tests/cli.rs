@@ -139,3 +139,19 @@ fn bad_input_gives_one_clear_error_line() {
     assert!(line.starts_with("error: malformed.toml:4:11: "), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn presets_are_listed_in_two_aligned_columns() {
+    let dir = temp_dir("presets");
+    let out = apical(&["presets"], &dir);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("mnist-feedback-alignment ")), "{text}");
+    // Every description starts in the same column, after at least two spaces.
+    let column = |line: &str| line.find("  ").map(|i| i + line[i..].len() - line[i..].trim_start().len());
+    let first = column(lines[0]);
+    assert!(first.is_some(), "{text}");
+    assert!(lines.iter().all(|l| column(l) == first), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
