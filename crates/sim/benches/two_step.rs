@@ -17,7 +17,7 @@ use apical_datasets::patterns::{InputDistribution, PatternStream};
 use apical_numerics::{Matrix, Real, kernels};
 use apical_sim::network::{Shape, Weights};
 use apical_sim::presets::preset;
-use apical_sim::two_step::{Learner, Mixing, Rates, TwoStep, make_self_predicting};
+use apical_sim::two_step::{HiddenRates, Learner, Mixing, Rates, TwoStep, make_self_predicting};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCHES: [usize; 2] = [10, 100];
@@ -68,7 +68,7 @@ fn throughput(c: &mut Criterion) {
         let mut weights = Weights::from_config(&cfg, &shape);
         make_self_predicting(&mut weights, &mixing);
         let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true).scaled(1e-3);
-        let mut engine = TwoStep::new(&shape, cfg.network.phi, mixing, b);
+        let mut engine = TwoStep::new(&shape, cfg.network.phi, mixing, HiddenRates::Basal, b);
         let mut pixels = vec![0.0; n0 * b];
         PatternStream::new(n0 * b, InputDistribution::unit(), 1).next_into(&mut pixels);
         let targets: Vec<Real> =

@@ -6,7 +6,7 @@
 //! the bias weight. Per mini-batch:
 //!
 //! ```text
-//! 1. forward sweep, k = 1 … N:  v_B,k = W_k r_{k−1},  r_k = φ(v_B,k);   v^I_k = W^IP_k r_k
+//! 1. forward sweep, k = 1 … N:  v_B,k = W_k r_{k−1},  r_k = φ(c_k v_B,k);   v^I_k = W^IP_k r_k
 //! 2. nudge the output:          u_N = (1 − λ_N) v_B,N + λ_N u_trgt
 //! 3. downward sweep, k = N−1 … 1:
 //!        u^I_k = (1 − λ_I) v^I_k + λ_I u_{k+1}
@@ -16,6 +16,14 @@
 //!        ΔW_k    = (η_k / B)    (φ(u_k)   − φ(v̂_B,k)) r_{k−1}ᵀ,   v̂_B,k = (1 − λ_A) v_B,k, v̂_B,N = v_B,N   (Eq. 7)
 //!        ΔW^IP_k = (η^IP_k / B) (φ(u^I_k) − φ(v^I_k))  r_kᵀ                                       (Eq. 8)
 //! ```
+//!
+//! The gain c_k of the forward rates is 1 for the output. For a hidden layer it is set by
+//! [`HiddenRates`]: c_k = 1 in spec §7's reading (`Basal`), or c_k = 1 − λ_A (`Soma`). The second
+//! makes r_k the hidden soma's potential without a target, (1 − λ_A) v_B,k = v̂_B,k, which is the
+//! steady state of the continuous dynamics when g_lk = 0, and puts the rates where Eq. 7 compares
+//! them: φ(u_k) − φ(v̂_B,k) ≈ λ_A φ′(v̂_B,k) v_A,k is then gated by the slope of φ at the
+//! potential the layer actually fires at. In the `Basal` reading the slope is taken at
+//! (1 − λ_A) v_B,k while the layer fires at v_B,k. The two readings agree as λ_A → 0.
 //!
 //! B_k and W^PI_k stay fixed. In the self-predicting state of this convention,
 //! W^PI_k = −B_k and W^IP_k = W_{k+1} if k + 1 = N, else (1 − λ_A) W_{k+1} ([`make_self_predicting`]),
@@ -154,12 +162,43 @@ fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
     Matrix::from_fn(rows, cols, |i, _| if i == n { 1.0 } else { 0.0 })
 }
 
-/// r ← φ(v) on the neuron rows of `r` (its bias row, if any, is left alone).
-fn rates_into(phi: RateFn, v: &Matrix, r: &mut Matrix) {
+/// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone).
+fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
     for j in 0..v.ncols() {
         let n = v.nrows();
         for (r, &v) in r.col_mut(j)[..n].iter_mut().zip(v.col(j)) {
-            *r = phi.phi(v);
+            *r = phi.phi(gain * v);
+        }
+    }
+}
+
+/// Which potential sets a hidden layer's rate in the forward sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HiddenRates {
+    /// r_k = φ(v_B,k), step 1 of spec §7.
+    #[default]
+    Basal,
+    /// r_k = φ((1 − λ_A) v_B,k) = φ(v̂_B,k): the hidden soma's potential without a target when
+    /// g_lk = 0, the steady state of the continuous model. The rates then sit where Eq. 7
+    /// compares them, φ(u_k) − φ(v̂_B,k).
+    Soma,
+}
+
+impl HiddenRates {
+    /// The rate of a hidden layer, as a formula.
+    pub fn describe(self) -> &'static str {
+        match self {
+            HiddenRates::Basal => "φ(v_B,k) (basal)",
+            HiddenRates::Soma => "φ((1 − λ_A) v_B,k) (soma)",
+        }
+    }
+
+    /// The factor between v_B,k and the potential that sets a hidden rate.
+    pub fn gain(self, mixing: &Mixing) -> Real {
+        match self {
+            HiddenRates::Basal => 1.0,
+            HiddenRates::Soma => 1.0 - mixing.lambda_a,
         }
     }
 }
@@ -173,14 +212,16 @@ pub struct Forward {
     pub r: Vec<Matrix>,
     /// v_B,1 … v_B,N, each n_k × cols.
     pub v_basal: Vec<Matrix>,
+    /// A hidden layer's rate is r_k = φ(hidden_gain · v_B,k); the output's is φ(v_B,N).
+    hidden_gain: Real,
 }
 
 impl Forward {
-    /// Buffers for `cols` inputs at a time.
-    pub fn new(shape: &Shape, cols: usize) -> Self {
+    /// Buffers for `cols` inputs at a time, with hidden rates r_k = φ(hidden_gain · v_B,k).
+    pub fn new(shape: &Shape, cols: usize, hidden_gain: Real) -> Self {
         let r = shape.sizes.iter().map(|&n| rate_matrix(n, cols, shape.bias)).collect();
         let v_basal = shape.sizes[1..].iter().map(|&n| Matrix::zeros(n, cols)).collect();
-        Forward { n_input: shape.sizes[0], r, v_basal }
+        Forward { n_input: shape.sizes[0], r, v_basal, hidden_gain }
     }
 
     /// The number of inputs per pass.
@@ -200,12 +241,15 @@ impl Forward {
         }
     }
 
-    /// The forward sweep: v_B,k = W_k r_{k−1}, r_k = φ(v_B,k) for k = 1 … N.
+    /// The forward sweep: v_B,k = W_k r_{k−1}, r_k = φ(hidden_gain · v_B,k) for k = 1 … N − 1,
+    /// r_N = φ(v_B,N).
     pub fn run(&mut self, weights: &Weights, phi: RateFn) {
-        for k in 1..self.r.len() {
+        let top = self.r.len() - 1;
+        for k in 1..=top {
             let (below, above) = self.r.split_at_mut(k);
             gemm(&mut self.v_basal[k - 1], false, weights.up[k - 1].w.as_ref(), below[k - 1].as_ref(), 1.0);
-            rates_into(phi, &self.v_basal[k - 1], &mut above[0]);
+            let gain = if k == top { 1.0 } else { self.hidden_gain };
+            rates_into(phi, gain, &self.v_basal[k - 1], &mut above[0]);
         }
     }
 
@@ -242,14 +286,14 @@ pub struct TwoStep {
 
 impl TwoStep {
     /// An engine for mini-batches of `batch` inputs.
-    pub fn new(shape: &Shape, phi: RateFn, mixing: Mixing, batch: usize) -> Self {
+    pub fn new(shape: &Shape, phi: RateFn, mixing: Mixing, hidden: HiddenRates, batch: usize) -> Self {
         let n = &shape.sizes;
         let depth = shape.depth();
         let per_layer = |range: std::ops::Range<usize>| range.map(|k| Matrix::zeros(n[k], batch)).collect::<Vec<_>>();
         TwoStep {
             phi,
             mixing,
-            forward: Forward::new(shape, batch),
+            forward: Forward::new(shape, batch, hidden.gain(&mixing)),
             u_trgt: Matrix::zeros(n[depth], batch),
             v_inter: per_layer(2..depth + 1),
             r_inter: per_layer(2..depth + 1),
@@ -447,7 +491,7 @@ mod tests {
     /// `feedback`: they must agree to 1e-13 in every layer. Returns the engine's updates.
     fn assert_learner_matches_the_oracle(learner: Learner, feedback: Feedback<'_>) -> Vec<Matrix> {
         let (shape, weights, mixing, inputs, u_trgt) = setup(0.1);
-        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
+        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Basal, BATCH);
         engine.set_batch(&inputs, &u_trgt);
         let rates = Rates::new(&weights, &mixing, learner, true);
         assert_eq!((rates.up.clone(), rates.ip.clone()), (vec![1.0; 3], vec![0.0; 2]));
@@ -477,22 +521,45 @@ mod tests {
 
     #[test]
     fn self_predicting_state_is_silent_without_a_nudge() {
-        let (shape, mut weights, mixing, inputs, _) = setup(0.2);
-        make_self_predicting(&mut weights, &mixing);
-        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
-        // A target equal to the output's own prediction nudges nothing.
-        let mut forward = Forward::new(&shape, BATCH);
-        forward.set_input(&inputs);
-        forward.run(&weights, RateFn::Logistic);
-        engine.set_batch(&inputs, forward.output().as_slice());
-        let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
-        let before = weights.clone();
-        engine.train(&mut weights, Learner::Microcircuit, &rates);
-        for v_a in engine.v_apical() {
-            assert!(v_a.sq_norm() < 1e-28, "‖v_A‖² = {}", v_a.sq_norm());
+        for hidden in [HiddenRates::Basal, HiddenRates::Soma] {
+            let (shape, mut weights, mixing, inputs, _) = setup(0.2);
+            make_self_predicting(&mut weights, &mixing);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, hidden, BATCH);
+            // A target equal to the output's own prediction nudges nothing.
+            let mut forward = Forward::new(&shape, BATCH, hidden.gain(&mixing));
+            forward.set_input(&inputs);
+            forward.run(&weights, RateFn::Logistic);
+            engine.set_batch(&inputs, forward.output().as_slice());
+            let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+            let before = weights.clone();
+            engine.train(&mut weights, Learner::Microcircuit, &rates);
+            for v_a in engine.v_apical() {
+                assert!(v_a.sq_norm() < 1e-28, "{hidden:?}: ‖v_A‖² = {}", v_a.sq_norm());
+            }
+            for (a, b) in weights.named().iter().zip(before.named()) {
+                assert!(a.1.distance(b.1) < 1e-14, "{hidden:?}: {} moved", a.0);
+            }
         }
-        for (a, b) in weights.named().iter().zip(before.named()) {
-            assert!(a.1.distance(b.1) < 1e-14, "{} moved", a.0);
+    }
+
+    /// With soma rates a hidden layer's forward rate is φ(v̂_B,k), the reference of Eq. 7, so
+    /// ΔW_k is driven by φ(u_k) − r_k. With basal rates the two differ.
+    #[test]
+    fn soma_rates_are_the_reference_of_eq7() {
+        for (hidden, same) in [(HiddenRates::Soma, true), (HiddenRates::Basal, false)] {
+            let (shape, mut weights, mixing, inputs, u_trgt) = setup(0.3);
+            make_self_predicting(&mut weights, &mixing);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, hidden, BATCH);
+            engine.set_batch(&inputs, &u_trgt);
+            let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+            engine.train(&mut weights, Learner::Microcircuit, &rates);
+            for k in 0..2 {
+                let n = SIZES[k + 1];
+                let r_forward = Matrix::from_fn(n, BATCH, |i, j| engine.forward.r[k + 1].get(i, j));
+                let post = Matrix::from_fn(n, BATCH, |i, j| engine.r_nudged[k].get(i, j) - r_forward.get(i, j));
+                let gap = post.distance(&engine.post_up[k]);
+                assert_eq!(gap < 1e-15, same, "{hidden:?}, hidden layer {}: gap {gap}", k + 1);
+            }
         }
     }
 
@@ -508,7 +575,7 @@ mod tests {
                 weights.down[k].w = Matrix::from_fn(n_k, SIZES[k + 2], |i, j| weights.up[k + 1].w.get(j, i));
             }
             make_self_predicting(&mut weights, &mixing);
-            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, BATCH);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Basal, BATCH);
             engine.set_batch(&inputs, &u_trgt);
             let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
             let ours = updates(&weights, &mut engine, Learner::Microcircuit, &rates);
@@ -565,7 +632,7 @@ mod tests {
             pool.install(|| {
                 let mut weights = start.clone();
                 let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true).scaled(1e-3);
-                let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, batch);
+                let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Basal, batch);
                 engine.set_batch(&inputs, &u_trgt);
                 for _ in 0..3 {
                     engine.train(&mut weights, Learner::Microcircuit, &rates);

@@ -23,6 +23,11 @@
 //! * W_k is drawn from U(−a_k, a_k) with a_k = `init.range` / √n_{k−1} (its presynaptic neurons,
 //!   bias excluded), and B_k with the range of W_{k+1}ᵀ, a_{k+1} = `init.range` / √n_k
 //!   (`fan_in_init`), so that the fixed feedback has the size of the transposed forward weights;
+//! * a hidden layer fires at φ(v_B,k), as step 1 of spec §7 reads (`hidden_rates = "basal"`,
+//!   the default), or at φ((1 − λ_A) v_B,k), the soma's potential without a target
+//!   (`hidden_rates = "soma"`, see [`crate::two_step::HiddenRates`]). With the strong mixing used
+//!   here the two differ: in the basal reading Eq. 7 gates the error by the slope of φ at
+//!   (1 − λ_A) v_B,k, where the layer does not fire;
 //! * the rates are multiplied by `eta_decay` after every epoch.
 //!
 //! # How fast the upper layers may learn
@@ -65,7 +70,7 @@ use crate::checkpoint::{Checkpoint, decode, encode};
 use crate::config::{ConfigError, LateralInit, RunConfig, invalid};
 use crate::network::{Shape, Weights};
 use crate::record::Recorder;
-use crate::two_step::{Forward, Learner, Mixing, Rates, TwoStep, make_self_predicting};
+use crate::two_step::{Forward, HiddenRates, Learner, Mixing, Rates, TwoStep, make_self_predicting};
 
 /// Settings of the MNIST experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +93,9 @@ pub struct MnistConfig {
     /// Draw W_k from U(−a_k, a_k) with a_k = init.range / √n_{k−1}, and B_k with the range of W_{k+1}.
     #[serde(default = "default_true")]
     pub fan_in_init: bool,
+    /// Which potential sets a hidden rate in the forward sweep (microcircuit only).
+    #[serde(default)]
+    pub hidden_rates: HiddenRates,
     /// The learning rates are multiplied by this factor after every epoch.
     #[serde(default = "default_eta_decay")]
     pub eta_decay: Real,
@@ -136,6 +144,12 @@ impl MnistConfig {
             return Err(invalid(
                 "plasticity",
                 "the two-step engine keeps B and W^PI fixed: eta_pi and eta_down must be 0",
+            ));
+        }
+        if self.learner != Learner::Microcircuit && self.hidden_rates != HiddenRates::Basal {
+            return Err(invalid(
+                "experiment.mnist.hidden_rates",
+                format!("\"soma\" belongs to the microcircuit; {} needs \"basal\"", self.learner.name()),
             ));
         }
         if self.learner == Learner::Microcircuit {
@@ -235,7 +249,14 @@ fn count_wrong(output: &Matrix, labels: impl Iterator<Item = u8>) -> usize {
 }
 
 /// The error (%) of the feedforward network on a split, evaluated in blocks of images.
-fn error_pct(mnist: &Mnist, split: Split, weights: &Weights, shape: &Shape, cfg: &RunConfig) -> Real {
+fn error_pct(
+    mnist: &Mnist,
+    split: Split,
+    weights: &Weights,
+    shape: &Shape,
+    cfg: &RunConfig,
+    hidden_gain: Real,
+) -> Real {
     const BLOCK: usize = 1000;
     let total = mnist.len(split);
     let mut wrong = 0;
@@ -244,7 +265,7 @@ fn error_pct(mnist: &Mnist, split: Split, weights: &Weights, shape: &Shape, cfg:
     for start in (0..total).step_by(BLOCK) {
         let indices: Vec<usize> = (start..total.min(start + BLOCK)).collect();
         if forwards.last().is_none_or(|f| f.cols() != indices.len()) {
-            forwards.push(Forward::new(shape, indices.len()));
+            forwards.push(Forward::new(shape, indices.len(), hidden_gain));
         }
         let forward = forwards.last_mut().expect("just made");
         pixels.resize(IMAGE_SIZE * indices.len(), 0.0);
@@ -298,7 +319,8 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
 
     let rates = Rates::new(&weights, &mixing, e.learner, e.rescale_rates);
     let batch = e.batch_size;
-    let mut engine = TwoStep::new(&shape, phi, mixing, batch);
+    let mut engine = TwoStep::new(&shape, phi, mixing, e.hidden_rates, batch);
+    let hidden_gain = e.hidden_rates.gain(&mixing);
     let [u_low, u_high] = e.target_rates.map(|r| phi.inverse(r).expect("validated target rates"));
     let mut pixels = vec![0.0; IMAGE_SIZE * batch];
     let mut targets = vec![0.0; NUM_CLASSES * batch];
@@ -333,8 +355,8 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
             )));
         }
         let train = 100.0 * wrong as Real / (batches * batch) as Real;
-        let validation = error_pct(&mnist, Split::Validation, &weights, &shape, cfg);
-        let test = error_pct(&mnist, Split::Test, &weights, &shape, cfg);
+        let validation = error_pct(&mnist, Split::Validation, &weights, &shape, cfg, hidden_gain);
+        let test = error_pct(&mnist, Split::Test, &weights, &shape, cfg, hidden_gain);
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
             "epoch {epoch}/{}: train {}, validation {}, test {} ({seconds:.1} s)",
@@ -376,6 +398,7 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
             "mixing factors".into(),
             format!("λ_A = {:.3}, λ_N = {:.3}, λ_I = {:.3}", mixing.lambda_a, mixing.lambda_n, mixing.lambda_i),
         ),
+        ("hidden rates".into(), e.hidden_rates.describe().into()),
         ("applied rates of W_k (epoch 1)".into(), fmt_rates(&rates.up)),
         ("applied rates of W^IP_k (epoch 1)".into(), fmt_rates(&rates.ip)),
         ("training images × epochs".into(), format!("{} × {}", batches * batch, e.epochs)),
