@@ -1,21 +1,13 @@
 //! End-to-end tests of the `apical` binary: real runs, real files, real error messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+
+use common::{apical, error_line, temp_dir};
 
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::npy;
-
-fn apical(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apical")).args(args).current_dir(dir).output().expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apical-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The preset `name` as TOML, as `apical config` prints it.
 fn preset_toml(name: &str, dir: &Path) -> String {
@@ -25,14 +17,8 @@ fn preset_toml(name: &str, dir: &Path) -> String {
 }
 
 /// Runs the binary expecting failure, and returns its single stderr line.
-fn error_line(args: &[&str], dir: &Path) -> String {
-    let out = apical(args, dir);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("running ")).collect();
-    assert_eq!(lines.len(), 1, "{args:?}: expected one error line, got:\n{stderr}");
-    assert!(lines[0].starts_with("error: ") && !stderr.contains("panicked"), "{stderr}");
-    lines[0].to_string()
+fn failure(args: &[&str], dir: &Path) -> String {
+    error_line(&apical(args, dir))
 }
 
 #[test]
@@ -87,7 +73,7 @@ fn export_and_reload_weights() {
     // Weights of the wrong shape are refused, naming the array and both shapes.
     let toml = std::fs::read_to_string(dir.join("from-file.toml")).unwrap().replace("[30, 20, 10]", "[30, 21, 10]");
     std::fs::write(dir.join("wrong-shape.toml"), toml).unwrap();
-    let line = error_line(&["run", "wrong-shape.toml", "--out", "c"], &dir);
+    let line = failure(&["run", "wrong-shape.toml", "--out", "c"], &dir);
     assert!(line.contains("w.npz") && line.contains("w_up_1") && line.contains("(21, 30)"), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -132,10 +118,10 @@ fn bad_input_gives_one_clear_error_line() {
     ];
     for (args, expected) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let line = error_line(&args, &dir);
+        let line = failure(&args, &dir);
         assert!(line.contains(expected), "{args:?}: {line}");
     }
-    let line = error_line(&["run", "malformed.toml"], &dir);
+    let line = failure(&["run", "malformed.toml"], &dir);
     assert!(line.starts_with("error: malformed.toml:4:11: "), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

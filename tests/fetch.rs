@@ -1,9 +1,13 @@
 //! `apical data fetch mnist` against a local HTTP server on 127.0.0.1 (no internet here).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{apical, error_line, temp_dir};
 
 /// Serves the files of `root` over HTTP/1.1 on a free loopback port, for at most `max`
 /// connections, and returns the base URL.
@@ -36,28 +40,11 @@ fn serve(root: PathBuf, max: usize) -> String {
 }
 
 fn fetch(to: &Path, mirrors: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apical"));
-    cmd.args(["data", "fetch", "mnist", "--to"]).arg(to);
+    let mut args = vec!["data", "fetch", "mnist", "--to", to.to_str().unwrap()];
     for m in mirrors {
-        cmd.args(["--mirror", m]);
+        args.extend(["--mirror", m]);
     }
-    cmd.output().unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apical-fetch-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn stderr_error_line(out: &Output) -> String {
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    errors[0].to_string()
+    apical(&args, &std::env::temp_dir())
 }
 
 #[test]
@@ -69,12 +56,12 @@ fn damaged_or_missing_files_are_refused_and_nothing_is_kept() {
     std::fs::write(served.join("train-images-idx3-ubyte.gz"), gz.finish().unwrap()).unwrap();
     let url = serve(served.clone(), 4);
     let to = temp_dir("bad-to");
-    let line = stderr_error_line(&fetch(&to, &[&url]));
+    let line = error_line(&fetch(&to, &[&url]));
     assert!(line.contains("train-images-idx3-ubyte.gz") && line.contains("checksum mismatch"), "{line}");
     assert!(!to.join("mnist/train-images-idx3-ubyte.gz").exists());
 
     std::fs::remove_file(served.join("train-images-idx3-ubyte.gz")).unwrap();
-    let line = stderr_error_line(&fetch(&to, &[&url]));
+    let line = error_line(&fetch(&to, &[&url]));
     assert!(line.contains("404"), "{line}");
     std::fs::remove_dir_all(&served).unwrap();
     std::fs::remove_dir_all(&to).unwrap();
