@@ -93,7 +93,7 @@ fn fig2(eta_1: f64, eta_2: f64, eta_pi: f64, inputs: InputDistribution) -> RunCo
 }
 
 /// The MNIST runs: 784-500-500-10, logistic φ, a bias on every neuron, weights U(−a, a) with
-/// a = 8/√(presynaptic neurons), mini-batches of 10, rates decaying by `MNIST_ETA_DECAY` per epoch.
+/// a = 8/√(presynaptic neurons), mini-batches of 10, rates multiplied by `eta_decay` after each epoch.
 /// The mixing factors λ_A = λ_N = 0.8, λ_I = 0.1 come from g_lk = 0, g_B = 0.2, g_A = g_som = 0.8,
 /// g_D = 0.9, g_som^I = 0.1. `eta_up` are backprop-equivalent rates (see
 /// `experiments::mnist`); W^IP_k learns at the rate of W_{k+1}, which keeps it self-predicting.
@@ -101,6 +101,7 @@ fn mnist(
     learner: Learner,
     hidden_rates: HiddenRates,
     eta_up: [f64; 3],
+    eta_decay: f64,
     epochs: usize,
     train_images: Option<usize>,
 ) -> RunConfig {
@@ -125,7 +126,7 @@ fn mnist(
             rescale_rates: true,
             fan_in_init: true,
             hidden_rates,
-            eta_decay: MNIST_ETA_DECAY,
+            eta_decay,
             train_images,
         }),
     }
@@ -141,8 +142,12 @@ const MNIST_ETA_BASAL: [f64; 3] = [2.0, 0.08, 0.025];
 const MNIST_ETA_MICROCIRCUIT: [f64; 3] = [10.0, 0.08, 0.025];
 const MNIST_ETA_BACKPROP: [f64; 3] = [1.0, 0.2, 0.05];
 const MNIST_ETA_SHALLOW: f64 = 0.05;
-/// The factor applied to every rate after each epoch, and the number of epochs.
+/// The factor applied to every rate after each epoch, and the number of epochs. The full
+/// microcircuit with soma rates (`mnist`, `mnist-subset`) decays more slowly: with 0.97 its
+/// validation error was lower than with 0.96 for each of seeds 0, 1 and 2 (docs/results.md).
+/// `mnist-frozen-hidden` keeps 0.96, with which it was measured.
 const MNIST_ETA_DECAY: f64 = 0.96;
+const MNIST_ETA_DECAY_SOMA: f64 = 0.97;
 const MNIST_EPOCHS: usize = 60;
 
 /// The preset `name`, if there is one.
@@ -167,25 +172,43 @@ pub fn preset(name: &str) -> Option<RunConfig> {
         },
         "fig2" => fig2(0.0011875, 0.0005, 0.0059375, InputDistribution::symmetric()),
         "fig2-fast" => fig2(0.11875, 0.05, 0.59375, InputDistribution::unit()),
-        "mnist" => mnist(Learner::Microcircuit, HiddenRates::Soma, MNIST_ETA_MICROCIRCUIT, MNIST_EPOCHS, None),
-        "mnist-basal-rates" => mnist(Learner::Microcircuit, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_EPOCHS, None),
-        "mnist-backprop" => mnist(Learner::Backprop, HiddenRates::Basal, MNIST_ETA_BACKPROP, MNIST_EPOCHS, None),
+        "mnist" => mnist(
+            Learner::Microcircuit,
+            HiddenRates::Soma,
+            MNIST_ETA_MICROCIRCUIT,
+            MNIST_ETA_DECAY_SOMA,
+            MNIST_EPOCHS,
+            None,
+        ),
+        "mnist-basal-rates" => {
+            mnist(Learner::Microcircuit, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
+        }
+        "mnist-backprop" => {
+            mnist(Learner::Backprop, HiddenRates::Basal, MNIST_ETA_BACKPROP, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
+        }
         "mnist-feedback-alignment" => {
-            mnist(Learner::FeedbackAlignment, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_EPOCHS, None)
+            mnist(Learner::FeedbackAlignment, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
         }
         "mnist-shallow" => {
             // The fixed random features of the basal reading: with soma rates φ((1 − λ_A) v_B)
             // they vary so little that the output layer learns far more slowly (docs/results.md).
             let eta_up = [0.0, 0.0, MNIST_ETA_SHALLOW];
-            let mut cfg = mnist(Learner::Microcircuit, HiddenRates::Basal, eta_up, MNIST_EPOCHS, None);
+            let mut cfg = mnist(Learner::Microcircuit, HiddenRates::Basal, eta_up, MNIST_ETA_DECAY, MNIST_EPOCHS, None);
             cfg.plasticity.eta_ip = vec![0.0, 0.0];
             cfg
         }
         "mnist-frozen-hidden" => {
             let [eta_1, _, eta_3] = MNIST_ETA_MICROCIRCUIT;
-            mnist(Learner::Microcircuit, HiddenRates::Soma, [eta_1, 0.0, eta_3], MNIST_EPOCHS, None)
+            mnist(Learner::Microcircuit, HiddenRates::Soma, [eta_1, 0.0, eta_3], MNIST_ETA_DECAY, MNIST_EPOCHS, None)
         }
-        "mnist-subset" => mnist(Learner::Microcircuit, HiddenRates::Soma, MNIST_ETA_MICROCIRCUIT, 3, Some(5_000)),
+        "mnist-subset" => mnist(
+            Learner::Microcircuit,
+            HiddenRates::Soma,
+            MNIST_ETA_MICROCIRCUIT,
+            MNIST_ETA_DECAY_SOMA,
+            3,
+            Some(5_000),
+        ),
         _ => return None,
     })
 }

@@ -37,18 +37,20 @@
 //! there is λ times smaller than the error. With the rescaled rates Eq. 8 follows W_{k+1} to first
 //! order, and corrects m like a delta rule whose gain per mini-batch is
 //! (1 − λ_{k+1}) η̃_{k+1} G, where η̃_{k+1} = f_{k+1} η_{k+1} is the applied rate of W_{k+1} and
-//! G = φ′(v^I) ‖r_k‖² ≈ 0.25 × (number of active neurons) ≈ 60 here, because sigmoid rates share
-//! a large common component. Above a gain of 2 the interneurons stop tracking and learning
-//! collapses to chance, so the backprop-equivalent rates of every matrix but W_1 are bounded:
+//! G = φ′(v^I) ‖r_k‖². Sigmoid rates share a large common component, so G is large: about
+//! 0.25 × (number of active neurons) ≈ 60 in the basal reading, and about 0.25 × n_k / 4 ≈ 30
+//! with soma rates, which sit near φ(0) = 1/2 (both estimates, not measurements). Above a gain
+//! of 2 the interneurons stop tracking and learning collapses to chance, so the
+//! backprop-equivalent rates of every matrix but W_1 are bounded:
 //!
 //! ```text
 //! η_N < 2 λ_N / G,     η_{N−1} < 2 λ_N λ_A (1 − λ_I) / ((1 − λ_A) G)
 //! ```
 //!
-//! With λ = 0.1 everywhere this is η_3 < 3·10⁻³ and η_2 < 3·10⁻⁴ (backprop trains best with
-//! η_2 ≈ 0.2); the presets therefore use strong mixing (λ_A = λ_N = 0.8, λ_I = 0.1), which
-//! allows η_2 ≈ 0.1 and η_3 ≈ 0.03. W_1 is not bounded this way: when it changes, v_B,2 and v^I_1
-//! see the same new r_1.
+//! With λ = 0.1 everywhere and G = 60 this is η_3 < 3·10⁻³ and η_2 < 3·10⁻⁴ (backprop trains
+//! best with η_2 ≈ 0.2); the presets therefore use strong mixing (λ_A = λ_N = 0.8, λ_I = 0.1),
+//! which allows η_2 ≈ 0.1 and η_3 ≈ 0.03 (twice that with G = 30). W_1 is not bounded this way:
+//! when it changes, v_B,2 and v^I_1 see the same new r_1.
 //!
 //! Every epoch the validation and test errors are measured, the model with the lowest validation
 //! error so far is saved as `best.bin`, and `checkpoint.bin` (written atomically) holds the
