@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
+use apical::numerics::stats::{mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
 use apical::sim::experiments::{self, NoProgress, Progress, RunContext};
 use apical::sim::presets::PRESETS;
+use apical::sim::summary::Curves;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -42,6 +44,18 @@ enum Command {
     Data {
         #[command(subcommand)]
         command: DataCommand,
+    },
+    /// Summarise MNIST runs from their metrics: the best model, and mean ± sd over the runs.
+    Summary {
+        /// Run output folders or their `metrics.csv` files.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Average the validation error over this many final epochs.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+        last: u16,
+        /// Also count the epochs at which each run's validation error is above this run's.
+        #[arg(long)]
+        against: Option<PathBuf>,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -211,6 +225,62 @@ fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<Pa
     first_error.map_or(Ok(()), Err)
 }
 
+/// Prints one line per run and, for several runs, their mean ± sd.
+fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>) -> Result<()> {
+    let curves = runs.iter().map(|r| Curves::read(r)).collect::<Result<Vec<_>, _>>()?;
+    let base = against.map(Curves::read).transpose()?;
+    let names: Vec<String> = runs.iter().map(|r| r.display().to_string()).collect();
+    let mean_label = format!("mean ± sd ({} runs)", curves.len());
+    let width = names.iter().chain([&mean_label]).map(|n| n.chars().count()).max().unwrap_or(0);
+    let mean_header = format!("mean validation, last {last}");
+    print!(
+        "{:<width$}  {:>6}  {:>21}  {:>15}  {:>15}  {mean_header}",
+        "run", "epochs", "best validation", "test of best", "final train"
+    );
+    match against {
+        Some(path) => println!("  behind {}", path.display()),
+        None => println!(),
+    }
+    let mut rows = Vec::new();
+    for (name, c) in names.iter().zip(&curves) {
+        let s = c.summary(last);
+        let best = format!("{:.2} % (epoch {})", s.best_validation, s.best_epoch);
+        print!(
+            "{name:<width$}  {:>6}  {best:>21}  {:>13.2} %  {:>13.2} %  {:>w$.2} %",
+            s.epochs,
+            s.test_of_best,
+            s.final_train,
+            s.mean_validation_last,
+            w = mean_header.len() - 2
+        );
+        match &base {
+            Some(base) => {
+                let (behind, of) = c.behind(base);
+                println!("  at {behind} of {of} epochs");
+            }
+            None => println!(),
+        }
+        rows.push([s.best_validation, s.test_of_best, s.final_train, s.mean_validation_last]);
+    }
+    if rows.len() > 1 {
+        let cell = |j: usize| {
+            let column: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+            format!("{:.2} ± {:.2} %", mean(&column), sd(&column))
+        };
+        println!(
+            "{:<width$}  {:>6}  {:>21}  {:>15}  {:>15}  {:>w$}",
+            mean_label,
+            "",
+            cell(0),
+            cell(1),
+            cell(2),
+            cell(3),
+            w = mean_header.len()
+        );
+    }
+    Ok(())
+}
+
 fn export(checkpoint: PathBuf, to: PathBuf) -> Result<()> {
     let (ck, _) = Checkpoint::load(&checkpoint)?;
     if to.extension().is_some_and(|e| e == "npz") {
@@ -267,6 +337,7 @@ fn main_inner() -> Result<()> {
             }
             Ok(())
         }
+        Some(Command::Summary { runs, last, against }) => summary(&runs, usize::from(last), against.as_deref()),
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");

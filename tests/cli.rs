@@ -37,6 +37,12 @@ fn default_run_writes_table_metrics_plots_and_checkpoint() {
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 5_000, "{png}");
     }
     Checkpoint::load(&run.join("checkpoint.bin")).unwrap();
+    // Only MNIST runs have the curves `summary` reads.
+    let line = failure(&["summary", "out/quick"], &dir);
+    assert!(
+        line.contains("out/quick/metrics.csv: no column 'epoch', so it is not the metrics of an MNIST run"),
+        "{line}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -115,6 +121,8 @@ fn bad_input_gives_one_clear_error_line() {
             vec!["export".into(), write("junk.bin", "not a checkpoint".into()), "--to".into(), "x.npz".into()],
             "junk.bin is not a valid Apical checkpoint",
         ),
+        (vec!["summary".into(), "no-run".into()], "no-run: cannot read it"),
+        (vec!["summary".into()], "required arguments were not provided"),
     ];
     for (args, expected) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

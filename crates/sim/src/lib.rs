@@ -8,6 +8,8 @@
 //! * [`two_step`]: the simplified two-step dynamics of the MNIST runs, batched as matrix columns.
 //! * [`experiments`] and [`presets`]: the paper's experiments as data.
 //! * [`record`], [`checkpoint`], [`npy`]: metrics, checkpoints and NumPy weight files.
+//! * [`summary`]: the best model, validation means and comparisons of MNIST runs, read back
+//!   from their metrics.
 //! * [`verify`]: the steady-state updates compared with the backprop oracle (spec §6).
 //!
 //! ```
@@ -31,6 +33,7 @@ pub mod network;
 pub mod npy;
 pub mod presets;
 pub mod record;
+pub mod summary;
 pub mod two_step;
 pub mod verify;
 
