@@ -93,18 +93,12 @@ fn fig2(eta_1: f64, eta_2: f64, eta_pi: f64, inputs: InputDistribution) -> RunCo
 }
 
 /// The MNIST runs: 784-500-500-10, logistic φ, a bias on every neuron, weights U(−a, a) with
-/// a = 8/√(presynaptic neurons), mini-batches of 10, rates multiplied by `eta_decay` after each epoch.
+/// a = 8/√(presynaptic neurons), mini-batches of 10, 60 epochs, rates multiplied by 0.96 after
+/// each epoch.
 /// The mixing factors λ_A = λ_N = 0.8, λ_I = 0.1 come from g_lk = 0, g_B = 0.2, g_A = g_som = 0.8,
 /// g_D = 0.9, g_som^I = 0.1. `eta_up` are backprop-equivalent rates (see
 /// `experiments::mnist`); W^IP_k learns at the rate of W_{k+1}, which keeps it self-predicting.
-fn mnist(
-    learner: Learner,
-    hidden_rates: HiddenRates,
-    eta_up: [f64; 3],
-    eta_decay: f64,
-    epochs: usize,
-    train_images: Option<usize>,
-) -> RunConfig {
+fn mnist(learner: Learner, hidden_rates: HiddenRates, eta_up: [f64; 3]) -> RunConfig {
     let mut network = network(&[784, 500, 500, 10], RateFn::Logistic);
     network.bias = true;
     network.conductances = CompartmentParams { g_lk: 0.0, g_b: 0.2, g_a: 0.8, g_d: 0.9, g_som: 0.8, g_som_i: 0.1 };
@@ -120,14 +114,14 @@ fn mnist(
         init: InitConfig { range: 8.0, lateral: LateralInit::SelfPredicting, weights: None },
         experiment: ExperimentConfig::Mnist(MnistConfig {
             learner,
-            epochs,
+            epochs: MNIST_EPOCHS,
             batch_size: 10,
             target_rates: [0.1, 0.8],
             rescale_rates: true,
             fan_in_init: true,
             hidden_rates,
-            eta_decay,
-            train_images,
+            eta_decay: MNIST_ETA_DECAY,
+            train_images: None,
         }),
     }
 }
@@ -149,6 +143,20 @@ const MNIST_ETA_SHALLOW: f64 = 0.05;
 const MNIST_ETA_DECAY: f64 = 0.96;
 const MNIST_ETA_DECAY_SOMA: f64 = 0.97;
 const MNIST_EPOCHS: usize = 60;
+
+/// `cfg`, an MNIST run, with `edit` applied to its experiment settings.
+fn edit_mnist(mut cfg: RunConfig, edit: impl FnOnce(&mut MnistConfig)) -> RunConfig {
+    let ExperimentConfig::Mnist(m) = &mut cfg.experiment else { unreachable!("an MNIST preset") };
+    edit(m);
+    cfg
+}
+
+/// The microcircuit with soma rates, as `mnist` runs it.
+fn mnist_microcircuit() -> RunConfig {
+    edit_mnist(mnist(Learner::Microcircuit, HiddenRates::Soma, MNIST_ETA_MICROCIRCUIT), |m| {
+        m.eta_decay = MNIST_ETA_DECAY_SOMA;
+    })
+}
 
 /// The preset `name`, if there is one.
 pub fn preset(name: &str) -> Option<RunConfig> {
@@ -172,43 +180,25 @@ pub fn preset(name: &str) -> Option<RunConfig> {
         },
         "fig2" => fig2(0.0011875, 0.0005, 0.0059375, InputDistribution::symmetric()),
         "fig2-fast" => fig2(0.11875, 0.05, 0.59375, InputDistribution::unit()),
-        "mnist" => mnist(
-            Learner::Microcircuit,
-            HiddenRates::Soma,
-            MNIST_ETA_MICROCIRCUIT,
-            MNIST_ETA_DECAY_SOMA,
-            MNIST_EPOCHS,
-            None,
-        ),
-        "mnist-basal-rates" => {
-            mnist(Learner::Microcircuit, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
-        }
-        "mnist-backprop" => {
-            mnist(Learner::Backprop, HiddenRates::Basal, MNIST_ETA_BACKPROP, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
-        }
-        "mnist-feedback-alignment" => {
-            mnist(Learner::FeedbackAlignment, HiddenRates::Basal, MNIST_ETA_BASAL, MNIST_ETA_DECAY, MNIST_EPOCHS, None)
-        }
+        "mnist" => mnist_microcircuit(),
+        "mnist-basal-rates" => mnist(Learner::Microcircuit, HiddenRates::Basal, MNIST_ETA_BASAL),
+        "mnist-backprop" => mnist(Learner::Backprop, HiddenRates::Basal, MNIST_ETA_BACKPROP),
+        "mnist-feedback-alignment" => mnist(Learner::FeedbackAlignment, HiddenRates::Basal, MNIST_ETA_BASAL),
         "mnist-shallow" => {
             // The fixed random features of the basal reading: with soma rates φ((1 − λ_A) v_B)
             // they vary so little that the output layer learns far more slowly (docs/results.md).
-            let eta_up = [0.0, 0.0, MNIST_ETA_SHALLOW];
-            let mut cfg = mnist(Learner::Microcircuit, HiddenRates::Basal, eta_up, MNIST_ETA_DECAY, MNIST_EPOCHS, None);
+            let mut cfg = mnist(Learner::Microcircuit, HiddenRates::Basal, [0.0, 0.0, MNIST_ETA_SHALLOW]);
             cfg.plasticity.eta_ip = vec![0.0, 0.0];
             cfg
         }
         "mnist-frozen-hidden" => {
             let [eta_1, _, eta_3] = MNIST_ETA_MICROCIRCUIT;
-            mnist(Learner::Microcircuit, HiddenRates::Soma, [eta_1, 0.0, eta_3], MNIST_ETA_DECAY, MNIST_EPOCHS, None)
+            mnist(Learner::Microcircuit, HiddenRates::Soma, [eta_1, 0.0, eta_3])
         }
-        "mnist-subset" => mnist(
-            Learner::Microcircuit,
-            HiddenRates::Soma,
-            MNIST_ETA_MICROCIRCUIT,
-            MNIST_ETA_DECAY_SOMA,
-            3,
-            Some(5_000),
-        ),
+        "mnist-subset" => edit_mnist(mnist_microcircuit(), |m| {
+            m.epochs = 3;
+            m.train_images = Some(5_000);
+        }),
         _ => return None,
     })
 }
