@@ -56,6 +56,9 @@ enum Command {
         /// Also count the epochs at which each run's validation error is above this run's.
         #[arg(long)]
         against: Option<PathBuf>,
+        /// Only read the first N epochs of each run.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        epochs: Option<u16>,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -225,10 +228,18 @@ fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<Pa
     first_error.map_or(Ok(()), Err)
 }
 
-/// Prints one line per run and, for several runs, their mean ± sd.
-fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>) -> Result<()> {
-    let curves = runs.iter().map(|r| Curves::read(r)).collect::<Result<Vec<_>, _>>()?;
-    let base = against.map(Curves::read).transpose()?;
+/// Prints one line per run (of its first `epochs` epochs, if given) and, for several runs, their
+/// mean ± sd.
+fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option<usize>) -> Result<()> {
+    let read = |path: &Path| {
+        let mut curves = Curves::read(path)?;
+        if let Some(n) = epochs {
+            curves.truncate(n);
+        }
+        anyhow::Ok(curves)
+    };
+    let curves = runs.iter().map(|r| read(r)).collect::<Result<Vec<_>, _>>()?;
+    let base = against.map(read).transpose()?;
     let names: Vec<String> = runs.iter().map(|r| r.display().to_string()).collect();
     let mean_label = format!("mean ± sd ({} runs)", curves.len());
     let width = names.iter().chain([&mean_label]).map(|n| n.chars().count()).max().unwrap_or(0);
@@ -337,7 +348,9 @@ fn main_inner() -> Result<()> {
             }
             Ok(())
         }
-        Some(Command::Summary { runs, last, against }) => summary(&runs, usize::from(last), against.as_deref()),
+        Some(Command::Summary { runs, last, against, epochs }) => {
+            summary(&runs, usize::from(last), against.as_deref(), epochs.map(usize::from))
+        }
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");

@@ -55,6 +55,11 @@ fn summary_repeats_what_the_runs_reported() {
     assert!(lines[2].contains(" of 3 epochs"), "{table}");
     let mean = (tests[0] + tests[1]) / 2.0;
     assert!(lines[3].starts_with("mean ± sd (2 runs)") && lines[3].contains(&format!("{mean:.2} ± ")), "{table}");
+    // The first epoch alone: its validation error is the best.
+    let out = apical(&["summary", "runs/seed-0", "--epochs", "1"], &dir);
+    let first = String::from_utf8(out.stdout).unwrap();
+    let row: Vec<&str> = first.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!((row[0], row[1], row[4], row[5]), ("runs/seed-0", "1", "(epoch", "1)"), "{first}");
     let line = error_line(&apical(&["summary", "runs/seed-0", "--last", "0"], &dir));
     assert!(line.contains("--last"), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -85,9 +85,12 @@ impl Curves {
         Ok(Curves { path, train, validation, test })
     }
 
-    /// The number of epochs recorded.
-    pub fn epochs(&self) -> usize {
-        self.validation.len()
+    /// Keeps only the first `epochs` epochs (all of them if there are fewer), to compare runs
+    /// of different lengths over the same epochs.
+    pub fn truncate(&mut self, epochs: usize) {
+        for column in [&mut self.train, &mut self.validation, &mut self.test] {
+            column.truncate(epochs.max(1));
+        }
     }
 
     /// The best model's errors and the mean validation error over the last `last` epochs.
@@ -135,6 +138,19 @@ mod tests {
         assert_eq!(s.final_train, 1.0);
         assert_eq!(s.mean_validation_last, 3.25);
         assert_eq!(curves.summary(10).mean_validation_last, 3.625);
+        let mut first = curves.clone();
+        first.truncate(1);
+        assert_eq!(
+            first.summary(20),
+            Summary {
+                epochs: 1,
+                best_epoch: 1,
+                best_validation: 5.0,
+                test_of_best: 6.0,
+                final_train: 9.0,
+                mean_validation_last: 5.0
+            }
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
