@@ -94,7 +94,7 @@ fn fig2(eta_1: f64, eta_2: f64, eta_pi: f64, inputs: InputDistribution) -> RunCo
 
 /// The MNIST runs: 784-500-500-10, logistic φ, a bias on every neuron, weights U(−a, a) with
 /// a = 8/√(presynaptic neurons), mini-batches of 10, 60 epochs, rates multiplied by 0.96 after
-/// each epoch.
+/// each epoch. Some presets change the decay or the weights' range afterwards.
 /// The mixing factors λ_A = λ_N = 0.8, λ_I = 0.1 come from g_lk = 0, g_B = 0.2, g_A = g_som = 0.8,
 /// g_D = 0.9, g_som^I = 0.1. `eta_up` are backprop-equivalent rates (see
 /// `experiments::mnist`); W^IP_k learns at the rate of W_{k+1}, which keeps it self-predicting.
