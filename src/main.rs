@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
-use apical::numerics::stats::{mean, sd};
+use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
 use apical::sim::experiments::{self, NoProgress, Progress, RunContext};
@@ -59,6 +59,19 @@ enum Command {
         /// Only read the first N epochs of each run.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         epochs: Option<u16>,
+    },
+    /// Evaluate saved MNIST models on the validation and test images; with --against, compare
+    /// each with another model image by image on the test images.
+    Eval {
+        /// Checkpoints of MNIST runs (`best.bin` or `checkpoint.bin`).
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// Count the test images that only each model, or only this one, misclassifies.
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -292,6 +305,44 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
     Ok(())
 }
 
+/// Prints the validation and test errors of each model and, against another model, the paired
+/// comparison on each split: the difference of the errors with its standard error, and on the
+/// test images how many only this model and only the other one misclassify.
+fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Result<()> {
+    let data = data.or_else(|| std::env::var_os("APICAL_DATA_DIR").map(PathBuf::from));
+    let base = against.map(|path| experiments::evaluate(path, data.as_deref())).transpose()?;
+    if let (Some(path), Some(base)) = (against, &base) {
+        println!(
+            "against {}: validation {:.2} %, test {:.2} %",
+            path.display(),
+            base.validation_error_pct(),
+            base.test_error_pct()
+        );
+    }
+    let names: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("model".len());
+    print!("{:<width$}  {:>10}  {:>8}", "model", "validation", "test");
+    match base {
+        Some(_) => println!("  {:>20}  {:>20}  test: only here / there", "validation Δ ± se", "test Δ ± se"),
+        None => println!(),
+    }
+    for (name, model) in names.iter().zip(models) {
+        let m = experiments::evaluate(model, data.as_deref())?;
+        print!("{name:<width$}  {:>8.2} %  {:>6.2} %", m.validation_error_pct(), m.test_error_pct());
+        match &base {
+            Some(base) => {
+                let (v, t) =
+                    (PairedErrors::new(&m.validation, &base.validation), PairedErrors::new(&m.test, &base.test));
+                let delta =
+                    |p: &PairedErrors| format!("{:+.2} ± {:.2} points", p.difference_pct(), p.standard_error_pct());
+                println!("  {:>20}  {:>20}  {:>10} / {}", delta(&v), delta(&t), t.only_a, t.only_b);
+            }
+            None => println!(),
+        }
+    }
+    Ok(())
+}
+
 fn export(checkpoint: PathBuf, to: PathBuf) -> Result<()> {
     let (ck, _) = Checkpoint::load(&checkpoint)?;
     if to.extension().is_some_and(|e| e == "npz") {
@@ -351,6 +402,7 @@ fn main_inner() -> Result<()> {
         Some(Command::Summary { runs, last, against, epochs }) => {
             summary(&runs, usize::from(last), against.as_deref(), epochs.map(usize::from))
         }
+        Some(Command::Eval { models, against, data }) => eval(&models, against.as_deref(), data),
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");

@@ -43,6 +43,8 @@ fn default_run_writes_table_metrics_plots_and_checkpoint() {
         line.contains("out/quick/metrics.csv: no column 'epoch', so it is not the metrics of an MNIST run"),
         "{line}"
     );
+    let line = failure(&["eval", "out/quick/checkpoint.bin"], &dir);
+    assert!(line.contains("out/quick/checkpoint.bin holds a fig-s1 run; only MNIST models can be evaluated"), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -122,6 +124,7 @@ fn bad_input_gives_one_clear_error_line() {
             "junk.bin is not a valid Apical checkpoint",
         ),
         (vec!["summary".into(), "no-run".into()], "no-run: cannot read it"),
+        (vec!["eval".into(), "junk.bin".into()], "junk.bin is not a valid Apical checkpoint"),
         (vec!["summary".into()], "required arguments were not provided"),
     ];
     for (args, expected) in cases {

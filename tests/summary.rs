@@ -1,4 +1,5 @@
-//! `apical summary` on real MNIST runs: its figures are those the runs reported.
+//! `apical summary` and `apical eval` on real MNIST runs: their figures are those the runs
+//! reported.
 
 mod common;
 
@@ -16,7 +17,7 @@ fn reported<'a>(report: &'a str, label: &str) -> &'a str {
 }
 
 #[test]
-fn summary_repeats_what_the_runs_reported() {
+fn summary_and_eval_repeat_what_the_runs_reported() {
     let Some(data) = std::env::var_os("APICAL_DATA_DIR").map(PathBuf::from) else {
         eprintln!("note: APICAL_DATA_DIR is not set; skipping the summary of real MNIST runs");
         return;
@@ -62,5 +63,31 @@ fn summary_repeats_what_the_runs_reported() {
     assert_eq!((row[0], row[1], row[4], row[5]), ("runs/seed-0", "1", "(epoch", "1)"), "{first}");
     let line = error_line(&apical(&["summary", "runs/seed-0", "--last", "0"], &dir));
     assert!(line.contains("--last"), "{line}");
+
+    // `eval` measures the saved best models again: the same errors, and against seed 0 the
+    // difference of the test errors is what the counts of images wrong for one model only give.
+    let best = ["runs/seed-0/best.bin", "runs/seed-1/best.bin"];
+    let out = apical(&["eval", best[0], best[1], "--against", best[0], "--data", data], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    for (line, report, name) in [(lines[2], seed_0, best[0]), (lines[3], seed_1, best[1])] {
+        let validation = reported(report, "best validation error").split(" (").next().unwrap();
+        let test = reported(report, "test error of the best model");
+        let row: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(row[0], name, "{table}");
+        assert_eq!((format!("{} %", row[1]), format!("{} %", row[3])), (validation.to_string(), test.to_string()));
+    }
+    let itself: Vec<&str> = lines[2].split_whitespace().skip(5).collect();
+    assert_eq!(itself, ["+0.00", "±", "0.00", "points", "+0.00", "±", "0.00", "points", "0", "/", "0"], "{table}");
+    let row: Vec<&str> = lines[3].split_whitespace().collect();
+    let (only_here, only_there): (f64, f64) =
+        (row[row.len() - 3].parse().unwrap(), row[row.len() - 1].parse().unwrap());
+    let images = 10_000.0;
+    assert!(((only_here - only_there) / images * 100.0 - (tests[1] - tests[0])).abs() < 1e-9, "{table}");
+    assert_ne!(only_here + only_there, 0.0, "{table}");
+    let line = error_line(&apical(&["eval", best[0], "--data", "."], &dir));
+    assert!(line.contains("mnist") && line.contains("train-images-idx3-ubyte"), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -62,11 +62,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use apical_datasets::mnist::{IMAGE_SIZE, Mnist, NUM_CLASSES, Split};
+use apical_numerics::rate::RateFn;
 use apical_numerics::{Matrix, Real, rng};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::{Report, RunContext, save_checkpoint};
+use super::{ExperimentConfig, Report, RunContext, save_checkpoint};
 use crate::SimError;
 use crate::checkpoint::{Checkpoint, decode, encode};
 use crate::config::{ConfigError, LateralInit, RunConfig, invalid};
@@ -238,30 +239,28 @@ fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Weights, ResumeState), S
     Ok((checkpoint.weights, progress))
 }
 
-/// The number of columns of `output` whose most active row is not the label.
-fn count_wrong(output: &Matrix, labels: impl Iterator<Item = u8>) -> usize {
-    labels
-        .enumerate()
-        .filter(|&(j, label)| {
-            let column = output.col(j);
-            let best = (0..column.len()).fold(0, |b, i| if column[i] > column[b] { i } else { b });
-            best != usize::from(label)
-        })
-        .count()
+/// One flag per column of `output`, true where its most active row is not the label.
+fn wrong_columns(output: &Matrix, labels: impl Iterator<Item = u8>) -> impl Iterator<Item = bool> {
+    labels.enumerate().map(|(j, label)| {
+        let column = output.col(j);
+        let best = (0..column.len()).fold(0, |b, i| if column[i] > column[b] { i } else { b });
+        best != usize::from(label)
+    })
 }
 
-/// The error (%) of the feedforward network on a split, evaluated in blocks of images.
-fn error_pct(
+/// One flag per image of a split, true where the feedforward network's readout is wrong; the
+/// images are evaluated in blocks.
+fn misclassified(
     mnist: &Mnist,
     split: Split,
     weights: &Weights,
     shape: &Shape,
-    cfg: &RunConfig,
+    phi: RateFn,
     hidden_gain: Real,
-) -> Real {
+) -> Vec<bool> {
     const BLOCK: usize = 1000;
     let total = mnist.len(split);
-    let mut wrong = 0;
+    let mut wrong = Vec::with_capacity(total);
     let mut forwards: Vec<Forward> = Vec::new();
     let mut pixels = Vec::new();
     for start in (0..total).step_by(BLOCK) {
@@ -273,18 +272,62 @@ fn error_pct(
         pixels.resize(IMAGE_SIZE * indices.len(), 0.0);
         mnist.fill_batch(split, &indices, &mut pixels);
         forward.set_input(&pixels);
-        forward.run(weights, cfg.network.phi);
-        wrong += count_wrong(forward.output(), indices.iter().map(|&i| mnist.label(split, i)));
+        forward.run(weights, phi);
+        wrong.extend(wrong_columns(forward.output(), indices.iter().map(|&i| mnist.label(split, i))));
     }
-    100.0 * wrong as Real / total.max(1) as Real
+    wrong
 }
 
-fn pct(x: Real) -> String {
-    format!("{x:.2} %")
+/// The percentage of true flags.
+fn error_pct(wrong: &[bool]) -> Real {
+    100.0 * wrong.iter().filter(|&&w| w).count() as Real / wrong.len().max(1) as Real
 }
 
-pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let Some(data_dir) = &ctx.data_dir else {
+/// Which validation and test images a saved MNIST model misclassifies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Misclassified {
+    /// One flag per validation image, true where the readout is wrong.
+    pub validation: Vec<bool>,
+    /// One flag per test image, true where the readout is wrong.
+    pub test: Vec<bool>,
+}
+
+impl Misclassified {
+    /// The validation error (%).
+    pub fn validation_error_pct(&self) -> Real {
+        error_pct(&self.validation)
+    }
+
+    /// The test error (%).
+    pub fn test_error_pct(&self) -> Real {
+        error_pct(&self.test)
+    }
+}
+
+/// Evaluates the model saved in `checkpoint` (a run's `best.bin` or `checkpoint.bin`) on the
+/// validation and test images found under `data_dir`, as the run itself does after every epoch.
+pub fn evaluate(checkpoint: &Path, data_dir: Option<&Path>) -> Result<Misclassified, SimError> {
+    let (saved, cfg) = Checkpoint::load(checkpoint)?;
+    let ExperimentConfig::Mnist(e) = &cfg.experiment else {
+        return Err(SimError::Other(format!(
+            "{} holds a {} run; only MNIST models can be evaluated",
+            checkpoint.display(),
+            cfg.experiment.name()
+        )));
+    };
+    let mnist = load_mnist(data_dir)?;
+    let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+    let hidden_gain = e.hidden_rates.gain(&Mixing::from_conductances(&cfg.network.conductances));
+    let phi = cfg.network.phi;
+    Ok(Misclassified {
+        validation: misclassified(&mnist, Split::Validation, &saved.weights, &shape, phi, hidden_gain),
+        test: misclassified(&mnist, Split::Test, &saved.weights, &shape, phi, hidden_gain),
+    })
+}
+
+/// The MNIST files in `data_dir/mnist`, or an error that says where they are expected.
+fn load_mnist(data_dir: Option<&Path>) -> Result<Mnist, SimError> {
+    let Some(data_dir) = data_dir else {
         return Err(SimError::Other(
             "mnist needs the MNIST files: pass --data DIR or set APICAL_DATA_DIR, where DIR/mnist holds \
              train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte \
@@ -292,7 +335,15 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
                 .into(),
         ));
     };
-    let mnist = Mnist::load(&data_dir.join("mnist"))?;
+    Ok(Mnist::load(&data_dir.join("mnist"))?)
+}
+
+fn pct(x: Real) -> String {
+    format!("{x:.2} %")
+}
+
+pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    let mnist = load_mnist(ctx.data_dir.as_deref())?;
     let available = mnist.len(Split::Train);
     let n_train = e.train_images.unwrap_or(available);
     if n_train > available {
@@ -345,7 +396,8 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
             mnist.fill_one_hot(Split::Train, block, u_low, u_high, &mut targets);
             engine.set_batch(&pixels, &targets);
             engine.train(&mut weights, e.learner, &epoch_rates);
-            wrong += count_wrong(engine.forward.output(), block.iter().map(|&i| mnist.label(Split::Train, i)));
+            let labels = block.iter().map(|&i| mnist.label(Split::Train, i));
+            wrong += wrong_columns(engine.forward.output(), labels).filter(|&w| w).count();
             if (b + 1) % 100 == 0 || b + 1 == batches {
                 ctx.progress.advance(if (b + 1) % 100 == 0 { 100 } else { ((b + 1) % 100) as u64 });
             }
@@ -357,8 +409,8 @@ pub(super) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
             )));
         }
         let train = 100.0 * wrong as Real / (batches * batch) as Real;
-        let validation = error_pct(&mnist, Split::Validation, &weights, &shape, cfg, hidden_gain);
-        let test = error_pct(&mnist, Split::Test, &weights, &shape, cfg, hidden_gain);
+        let validation = error_pct(&misclassified(&mnist, Split::Validation, &weights, &shape, phi, hidden_gain));
+        let test = error_pct(&misclassified(&mnist, Split::Test, &weights, &shape, phi, hidden_gain));
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
             "epoch {epoch}/{}: train {}, validation {}, test {} ({seconds:.1} s)",
