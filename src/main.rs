@@ -11,7 +11,7 @@ use apical::cli::{load_config, preset};
 use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
-use apical::sim::experiments::{self, NoProgress, Progress, RunContext};
+use apical::sim::experiments::{self, NoProgress, Progress, RunContext, SavedModel};
 use apical::sim::presets::PRESETS;
 use apical::sim::summary::Curves;
 use clap::{Parser, Subcommand};
@@ -61,12 +61,13 @@ enum Command {
         epochs: Option<u16>,
     },
     /// Evaluate saved MNIST models on the validation and test images; with --against, compare
-    /// each with another model image by image on the test images.
+    /// each with another model image by image.
     Eval {
         /// Checkpoints of MNIST runs (`best.bin` or `checkpoint.bin`).
         #[arg(required = true)]
         models: Vec<PathBuf>,
-        /// Count the test images that only each model, or only this one, misclassifies.
+        /// Give, on each split, each model's error minus this model's with its paired standard
+        /// error, and count the test images that only one of the two misclassifies.
         #[arg(long)]
         against: Option<PathBuf>,
         /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
@@ -169,6 +170,11 @@ impl Progress for Bar {
     }
 }
 
+/// The data folder: `--data` if given, else a non-empty `APICAL_DATA_DIR`.
+fn data_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("APICAL_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
 fn run(args: RunArgs) -> Result<()> {
     let (mut cfg, name) = match (&args.config, &args.preset) {
         (Some(path), _) => {
@@ -183,7 +189,7 @@ fn run(args: RunArgs) -> Result<()> {
     }
     cfg.validate()?;
     let out_dir = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
-    let data_dir = args.data.or_else(|| std::env::var_os("APICAL_DATA_DIR").map(PathBuf::from));
+    let data_dir = data_dir(args.data);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map_or(0, usize::from))
         .build()
@@ -309,8 +315,10 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
 /// comparison on each split: the difference of the errors with its standard error, and on the
 /// test images how many only this model and only the other one misclassify.
 fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Result<()> {
-    let data = data.or_else(|| std::env::var_os("APICAL_DATA_DIR").map(PathBuf::from));
-    let base = against.map(|path| experiments::evaluate(path, data.as_deref())).transpose()?;
+    let saved = models.iter().map(|m| SavedModel::load(m)).collect::<Result<Vec<_>, _>>()?;
+    let base = against.map(SavedModel::load).transpose()?;
+    let mnist = experiments::load_mnist(data_dir(data).as_deref())?;
+    let base = base.map(|b| b.evaluate(&mnist));
     if let (Some(path), Some(base)) = (against, &base) {
         println!(
             "against {}: validation {:.2} %, test {:.2} %",
@@ -326,8 +334,8 @@ fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Re
         Some(_) => println!("  {:>20}  {:>20}  test: only here / there", "validation Δ ± se", "test Δ ± se"),
         None => println!(),
     }
-    for (name, model) in names.iter().zip(models) {
-        let m = experiments::evaluate(model, data.as_deref())?;
+    for (name, model) in names.iter().zip(&saved) {
+        let m = model.evaluate(&mnist);
         print!("{name:<width$}  {:>8.2} %  {:>6.2} %", m.validation_error_pct(), m.test_error_pct());
         match &base {
             Some(base) => {

@@ -64,24 +64,29 @@ fn summary_and_eval_repeat_what_the_runs_reported() {
     let line = error_line(&apical(&["summary", "runs/seed-0", "--last", "0"], &dir));
     assert!(line.contains("--last"), "{line}");
 
-    // `eval` measures the saved best models again: the same errors, and against seed 0 the
-    // difference of the test errors is what the counts of images wrong for one model only give.
+    // `eval` measures the saved best models again: the same errors; against seed 0 the
+    // differences of the errors, and for the test images the counts of images wrong for one
+    // model only, which give the same difference.
     let best = ["runs/seed-0/best.bin", "runs/seed-1/best.bin"];
     let out = apical(&["eval", best[0], best[1], "--against", best[0], "--data", data], &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
+    let mut validations = Vec::new();
     for (line, report, name) in [(lines[2], seed_0, best[0]), (lines[3], seed_1, best[1])] {
         let validation = reported(report, "best validation error").split(" (").next().unwrap();
         let test = reported(report, "test error of the best model");
         let row: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(row[0], name, "{table}");
         assert_eq!((format!("{} %", row[1]), format!("{} %", row[3])), (validation.to_string(), test.to_string()));
+        validations.push(row[1].parse::<f64>().unwrap());
     }
     let itself: Vec<&str> = lines[2].split_whitespace().skip(5).collect();
     assert_eq!(itself, ["+0.00", "±", "0.00", "points", "+0.00", "±", "0.00", "points", "0", "/", "0"], "{table}");
     let row: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(row[5], format!("{:+.2}", validations[1] - validations[0]), "{table}");
+    assert_eq!(row[9], format!("{:+.2}", tests[1] - tests[0]), "{table}");
     let (only_here, only_there): (f64, f64) =
         (row[row.len() - 3].parse().unwrap(), row[row.len() - 1].parse().unwrap());
     let images = 10_000.0;

@@ -47,14 +47,13 @@ pub fn sd(x: &[Real]) -> Real {
 }
 
 /// Two classifiers compared item by item on the same items: on how many each alone is wrong.
+/// With no items both figures are NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairedErrors {
     /// Items that only the first classifier gets wrong.
     pub only_a: usize,
     /// Items that only the second classifier gets wrong.
     pub only_b: usize,
-    /// Items that both get wrong.
-    pub both: usize,
     /// All items.
     pub n: usize,
 }
@@ -67,12 +66,7 @@ impl PairedErrors {
     pub fn new(a: &[bool], b: &[bool]) -> PairedErrors {
         assert_eq!(a.len(), b.len(), "PairedErrors: length mismatch");
         let count = |f: fn(bool, bool) -> bool| a.iter().zip(b).filter(|&(&x, &y)| f(x, y)).count();
-        PairedErrors {
-            only_a: count(|x, y| x && !y),
-            only_b: count(|x, y| !x && y),
-            both: count(|x, y| x && y),
-            n: a.len(),
-        }
+        PairedErrors { only_a: count(|x, y| x && !y), only_b: count(|x, y| !x && y), n: a.len() }
     }
 
     /// The first classifier's error minus the second's, in percentage points: 100 (b − c)/n with
@@ -82,8 +76,8 @@ impl PairedErrors {
     }
 
     /// The standard error of [`Self::difference_pct`] when the items are a random sample:
-    /// 100 √(b + c − (b − c)²/n) / n, the paired (McNemar) estimate. Only the items on which the
-    /// two disagree contribute.
+    /// 100 √(b + c − (b − c)²/n) / n, the paired (Wald) estimate from the same counts of
+    /// disagreements as McNemar's test. Only the items on which the two disagree contribute.
     pub fn standard_error_pct(&self) -> Real {
         let (b, c, n) = (self.only_a as Real, self.only_b as Real, self.n as Real);
         100.0 * (b + c - (b - c) * (b - c) / n).max(0.0).sqrt() / n
@@ -108,7 +102,7 @@ mod tests {
         let a = [true, true, false, false, true, false, false, false];
         let b = [true, false, true, false, false, false, false, false];
         let p = PairedErrors::new(&a, &b);
-        assert_eq!(p, PairedErrors { only_a: 2, only_b: 1, both: 1, n: 8 });
+        assert_eq!(p, PairedErrors { only_a: 2, only_b: 1, n: 8 });
         // 3/8 − 2/8 = 12.5 points. The per-item differences are +1, +1, −1 and five 0s: their
         // mean is 1/8 and their variance 3/8 − 1/64 = 23/64, so the mean's standard error is
         // √(23/64)/√8 = √(23/8)/8.

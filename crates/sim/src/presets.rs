@@ -137,10 +137,10 @@ const MNIST_ETA_MICROCIRCUIT: [f64; 3] = [10.0, 0.08, 0.025];
 const MNIST_ETA_BACKPROP: [f64; 3] = [1.0, 0.2, 0.05];
 const MNIST_ETA_SHALLOW: f64 = 0.05;
 /// The factor applied to every rate after each epoch, and the number of epochs. The microcircuit
-/// with soma rates decays more slowly: for `mnist` (and `mnist-subset`) the best validation error
-/// of each of seeds 0, 1 and 2 was lower with 0.97 than with 0.96, lower again with 0.98 and
-/// again with 0.99; that of `mnist-frozen-hidden` was lower with 0.98 than with 0.96, and 0.99 was
-/// not tried for it (docs/results.md).
+/// with soma rates decays more slowly: the best validation error of `mnist` for each of seeds 0,
+/// 1 and 2 was lower with 0.97 than with 0.96, lower again with 0.98 and again with 0.99
+/// (`mnist-subset` copies `mnist`). That of `mnist-frozen-hidden` was lower with 0.98 than with
+/// 0.96 for seeds 0 and 1 and equal for seed 2; 0.99 was not tried for it (docs/results.md).
 const MNIST_ETA_DECAY: f64 = 0.96;
 const MNIST_ETA_DECAY_SOMA: f64 = 0.99;
 const MNIST_ETA_DECAY_FROZEN_HIDDEN: f64 = 0.98;

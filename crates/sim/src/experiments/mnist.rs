@@ -304,29 +304,45 @@ impl Misclassified {
     }
 }
 
-/// Evaluates the model saved in `checkpoint` (a run's `best.bin` or `checkpoint.bin`) on the
-/// validation and test images found under `data_dir`, as the run itself does after every epoch.
-pub fn evaluate(checkpoint: &Path, data_dir: Option<&Path>) -> Result<Misclassified, SimError> {
-    let (saved, cfg) = Checkpoint::load(checkpoint)?;
-    let ExperimentConfig::Mnist(e) = &cfg.experiment else {
-        return Err(SimError::Other(format!(
-            "{} holds a {} run; only MNIST models can be evaluated",
-            checkpoint.display(),
-            cfg.experiment.name()
-        )));
-    };
-    let mnist = load_mnist(data_dir)?;
-    let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
-    let hidden_gain = e.hidden_rates.gain(&Mixing::from_conductances(&cfg.network.conductances));
-    let phi = cfg.network.phi;
-    Ok(Misclassified {
-        validation: misclassified(&mnist, Split::Validation, &saved.weights, &shape, phi, hidden_gain),
-        test: misclassified(&mnist, Split::Test, &saved.weights, &shape, phi, hidden_gain),
-    })
+/// A model saved by an MNIST run, with what its forward sweep needs.
+#[derive(Debug, Clone)]
+pub struct SavedModel {
+    weights: Weights,
+    shape: Shape,
+    phi: RateFn,
+    hidden_gain: Real,
+}
+
+impl SavedModel {
+    /// Reads `checkpoint` (a run's `best.bin` or `checkpoint.bin`); checkpoints of other
+    /// experiments are refused.
+    pub fn load(checkpoint: &Path) -> Result<SavedModel, SimError> {
+        let (saved, cfg) = Checkpoint::load(checkpoint)?;
+        let ExperimentConfig::Mnist(e) = &cfg.experiment else {
+            return Err(SimError::Other(format!(
+                "{} holds a {} run; only MNIST models can be evaluated",
+                checkpoint.display(),
+                cfg.experiment.name()
+            )));
+        };
+        Ok(SavedModel {
+            weights: saved.weights,
+            shape: Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias },
+            phi: cfg.network.phi,
+            hidden_gain: e.hidden_rates.gain(&Mixing::from_conductances(&cfg.network.conductances)),
+        })
+    }
+
+    /// The validation and test images the model misclassifies, measured as the run itself
+    /// measures them after every epoch.
+    pub fn evaluate(&self, mnist: &Mnist) -> Misclassified {
+        let on = |split| misclassified(mnist, split, &self.weights, &self.shape, self.phi, self.hidden_gain);
+        Misclassified { validation: on(Split::Validation), test: on(Split::Test) }
+    }
 }
 
 /// The MNIST files in `data_dir/mnist`, or an error that says where they are expected.
-fn load_mnist(data_dir: Option<&Path>) -> Result<Mnist, SimError> {
+pub fn load_mnist(data_dir: Option<&Path>) -> Result<Mnist, SimError> {
     let Some(data_dir) = data_dir else {
         return Err(SimError::Other(
             "mnist needs the MNIST files: pass --data DIR or set APICAL_DATA_DIR, where DIR/mnist holds \

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use fig_s1::FigS1Config;
 pub use fig1::Fig1Config;
 pub use fig2::{Fig2Config, Fig2Learner};
-pub use mnist::{Misclassified, MnistConfig, evaluate};
+pub use mnist::{Misclassified, MnistConfig, SavedModel, load_mnist};
 pub use probe::{ProbeMetrics, probe};
 
 use crate::SimError;
