@@ -132,6 +132,9 @@ fn bad_input_gives_one_clear_error_line() {
         let line = failure(&args, &dir);
         assert!(line.contains(expected), "{args:?}: {line}");
     }
+    // A cause that the message already names is not repeated.
+    let line = failure(&["export", "nothing.bin", "--to", "x.npz"], &dir);
+    assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
     let line = failure(&["run", "malformed.toml"], &dir);
     assert!(line.starts_with("error: malformed.toml:4:11: "), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
