@@ -56,7 +56,8 @@
 //! error so far is saved as `best.bin`, and `checkpoint.bin` (written atomically) holds the
 //! current weights with the epoch, the shuffling generator and the curves, so that `--resume`
 //! continues exactly as an uninterrupted run would. A final mini-batch smaller than the batch
-//! size is left out of each epoch.
+//! size is left out of each epoch. [`SavedModel`] reads either file back and measures it again,
+//! image by image, as the run does (`apical eval`).
 
 use std::path::Path;
 use std::time::Instant;
