@@ -73,11 +73,11 @@ use apical_rules::backprop::{Feedback, Feedforward, ForwardPass, spec_output_err
 use apical_rules::{BottomUp, PostSignals, Rule, Synapses};
 use rand::RngExt;
 
-use crate::SimError;
-use crate::config::{LateralInit, NetworkConfig, RunConfig};
-use crate::microcircuit::Microcircuit;
-use crate::network::Weights;
-use crate::presets;
+use crate::engine::microcircuit::Microcircuit;
+use crate::engine::network::Weights;
+use crate::experiments::config::{LateralInit, NetworkConfig, RunConfig};
+use crate::experiments::error::SimError;
+use crate::experiments::presets;
 
 /// The somatic leak g_lk of the comparison.
 pub const G_LK: Real = 0.1;

@@ -2,9 +2,9 @@
 
 use apical_numerics::Real;
 
-use crate::config::RunConfig;
-use crate::microcircuit::Microcircuit;
-use crate::network::Weights;
+use crate::engine::microcircuit::Microcircuit;
+use crate::engine::network::Weights;
+use crate::experiments::config::RunConfig;
 
 /// Averages over the probe patterns of the steady-state metrics of the self-predicting state.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,10 +4,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use apical_numerics::Real;
-use apical_plot::{LinePlot, Series};
+use apical_plot::{LinePlot, PlotError, Series};
 
-use crate::SimError;
-use crate::files::write_atomic;
+use crate::io::files::{WriteError, write_atomic};
 
 /// A table of metrics, one row per recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,15 +52,14 @@ impl Recorder {
     /// that read back to the same number: in plain decimal notation (epoch 3 as `3`, an error of
     /// 2.5 % as `2.5`), and in scientific notation outside 10⁻⁴ ≤ |v| < 10¹⁵, where plain
     /// decimals would run long.
-    pub fn write_csv(&self, path: &Path) -> Result<(), SimError> {
+    pub fn write_csv(&self, path: &Path) -> Result<(), WriteError> {
         let mut text = self.columns.join(",");
         text.push('\n');
         for row in &self.rows {
             let cells: Vec<String> = row.iter().map(|&v| csv_number(v)).collect();
             let _ = writeln!(text, "{}", cells.join(","));
         }
-        write_atomic(path, text.as_bytes())?;
-        Ok(())
+        write_atomic(path, text.as_bytes())
     }
 
     /// Plots columns `ys` against column `x` as a PNG.
@@ -73,7 +71,7 @@ impl Recorder {
         ys: &[(&str, &str)],
         y_label: &str,
         log_y: bool,
-    ) -> Result<(), SimError> {
+    ) -> Result<(), PlotError> {
         let xs = self.column(x);
         let series =
             ys.iter().map(|(col, label)| Series::new(*label, xs.iter().copied().zip(self.column(col)))).collect();
@@ -85,8 +83,7 @@ impl Recorder {
             series,
             ..Default::default()
         };
-        plot.save_png(path)?;
-        Ok(())
+        plot.save_png(path)
     }
 }
 

@@ -21,8 +21,8 @@ use apical_numerics::{Matrix, Real, rng};
 use apical_rules::Synapses;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{LateralInit, RunConfig};
-use crate::npy;
+use crate::engine::config::{LateralInit, ModelConfig};
+use crate::io::npy;
 
 /// Every weight matrix of a network, with its trace and learning rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,7 +105,7 @@ impl Weights {
     /// Draws every matrix from U(−range, range) with the run's weight stream and sets the learning
     /// rates of the configuration. [`Weights::initial`] adds the weight file and the lateral
     /// initialisation.
-    pub fn from_config(cfg: &RunConfig, shape: &Shape) -> Self {
+    pub fn from_config(cfg: &ModelConfig, shape: &Shape) -> Self {
         let mut rng = rng::stream(cfg.seed, rng::Stream::Weights);
         let range = cfg.init.range;
         let n = &shape.sizes;
@@ -141,7 +141,7 @@ impl Weights {
 
     /// The initial weights of a validated configuration: drawn at random, then replaced by the
     /// arrays of the configuration's weight file (if any), then the lateral initialisation.
-    pub fn initial(cfg: &RunConfig, shape: &Shape) -> Result<Self, WeightFileError> {
+    pub fn initial(cfg: &ModelConfig, shape: &Shape) -> Result<Self, WeightFileError> {
         let mut weights = Self::from_config(cfg, shape);
         if let Some(path) = &cfg.init.weights {
             weights.load_npz(path)?;

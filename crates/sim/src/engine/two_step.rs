@@ -58,7 +58,7 @@ use apical_neuron::CompartmentParams;
 use apical_numerics::{Matrix, Real, kernels::gemm, rate::RateFn};
 use serde::{Deserialize, Serialize};
 
-use crate::network::{Shape, Weights};
+use crate::engine::network::{Shape, Weights};
 
 /// How the weights W_k learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -435,21 +435,45 @@ mod tests {
     use apical_numerics::stats;
     use apical_rules::backprop::{Feedback, Feedforward, spec_output_error};
 
-    use crate::config::{InitConfig, LateralInit};
-    use crate::presets;
+    use apical_neuron::CompartmentParams;
+
+    use crate::engine::config::{
+        DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, PlasticityConfig,
+    };
+
+    /// A model of the given widths with a bias, weights drawn from U(−range, range) and every rate
+    /// 1; the engine tests read its weights only.
+    fn model(sizes: &[usize], conductances: CompartmentParams, range: Real) -> ModelConfig {
+        let layers = sizes.len() - 1;
+        ModelConfig {
+            seed: 0,
+            network: NetworkConfig {
+                sizes: sizes.to_vec(),
+                phi: RateFn::Logistic,
+                neuron: "dendritic".into(),
+                bias: true,
+                conductances,
+            },
+            dynamics: DynamicsConfig::default(),
+            plasticity: PlasticityConfig {
+                eta_up: vec![1.0; layers],
+                eta_ip: vec![1.0; layers - 1],
+                eta_pi: vec![0.0; layers - 1],
+                eta_down: Vec::new(),
+                tau_w: 30.0,
+                order: Default::default(),
+                learning_lag: 0.0,
+            },
+            init: InitConfig { range, lateral: LateralInit::Random, weights: None },
+        }
+    }
 
     const SIZES: [usize; 4] = [6, 5, 4, 3];
     const BATCH: usize = 3;
 
     /// A small network with a bias, weights U(−1, 1), and a batch of inputs and targets.
     fn setup(lambda: Real) -> (Shape, Weights, Mixing, Vec<Real>, Vec<Real>) {
-        let mut cfg = presets::preset("fig1").expect("preset");
-        cfg.network.sizes = SIZES.to_vec();
-        cfg.network.bias = true;
-        cfg.plasticity.eta_up = vec![1.0; 3];
-        cfg.plasticity.eta_ip = vec![1.0; 2];
-        cfg.plasticity.eta_pi = vec![0.0; 2];
-        cfg.init = InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None };
+        let cfg = model(&SIZES, CompartmentParams::default(), 1.0);
         let shape = Shape { sizes: SIZES.to_vec(), bias: true };
         let weights = Weights::from_config(&cfg, &shape);
         let mixing = Mixing { lambda_a: lambda, lambda_n: lambda, lambda_i: lambda };
@@ -619,7 +643,10 @@ mod tests {
     /// the MNIST network gives the same bits on one thread as on two.
     #[test]
     fn training_does_not_depend_on_the_number_of_threads() {
-        let cfg = presets::preset("mnist").expect("preset");
+        // The MNIST presets' network: 784-500-500-10 with strong mixing and wide initial weights.
+        let mixing_conductances =
+            CompartmentParams { g_lk: 0.0, g_b: 0.2, g_a: 0.8, g_d: 0.9, g_som: 0.8, g_som_i: 0.1 };
+        let cfg = model(&[784, 500, 500, 10], mixing_conductances, 8.0);
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: true };
         let mixing = Mixing::from_conductances(&cfg.network.conductances);
         let mut start = Weights::from_config(&cfg, &shape);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use apical_numerics::Real;
 use apical_numerics::stats::mean;
 
-use crate::SimError;
+use crate::experiments::error::SimError;
 
 /// The columns read from `metrics.csv`, in the order of [`Curves`]' fields.
 const COLUMNS: [&str; 4] = ["epoch", "train_error_pct", "validation_error_pct", "test_error_pct"];

@@ -1,65 +1,15 @@
-//! Fig. 1: one input→target association learned from a self-predicting start.
-//!
-//! One input pattern is held throughout. At `target_on_ms` the teacher current switches on: the
-//! output is nudged towards the target, the interneurons follow the output only partially, and
-//! the mismatch appears as an apical error v_A in the hidden layer. W_1 and W_2 learn by Eq. 7
-//! until the output predicts the target by itself; then the nudge has nothing to add and the
-//! apical error vanishes. At `target_off_ms` the target switches off again and the output should
-//! stay at the target.
+//! Running the experiment whose settings the parent module defines.
 
-use apical_datasets::patterns::{InputDistribution, PatternStream};
+use apical_datasets::patterns::PatternStream;
 use apical_numerics::{Real, rng, stats};
-use serde::{Deserialize, Serialize};
 
-use super::{Report, RunContext, fmt_sci, save_final};
-use crate::SimError;
-use crate::config::{ConfigError, RunConfig, invalid};
-use crate::microcircuit::Microcircuit;
-use crate::record::Recorder;
-
-/// Settings of the Fig. 1 experiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fig1Config {
-    /// Total simulated time (ms).
-    pub duration_ms: Real,
-    /// When the target switches on (ms).
-    pub target_on_ms: Real,
-    /// When the target switches off again (ms).
-    pub target_off_ms: Real,
-    /// Record every this many ms.
-    pub record_ms: Real,
-    /// The distribution of the input rates.
-    #[serde(default = "InputDistribution::unit")]
-    pub inputs: InputDistribution,
-    /// Target rates are drawn from U(low, high) and turned into potentials with φ⁻¹.
-    pub target_rates: InputDistribution,
-}
-
-impl Fig1Config {
-    pub(super) fn validate(&self, cfg: &RunConfig) -> Result<(), ConfigError> {
-        if cfg.network.sizes.len() < 3 {
-            return Err(invalid("network.sizes", "fig1 needs at least one hidden layer"));
-        }
-        let ordered = 0.0 <= self.target_on_ms
-            && self.target_on_ms < self.target_off_ms
-            && self.target_off_ms <= self.duration_ms
-            && self.duration_ms.is_finite();
-        if !ordered {
-            return Err(invalid("experiment.fig1", "needs 0 ≤ target_on_ms < target_off_ms ≤ duration_ms"));
-        }
-        if !(self.record_ms >= cfg.dynamics.dt && self.record_ms.is_finite()) {
-            return Err(invalid("experiment.fig1.record_ms", "must be at least one time step"));
-        }
-        self.inputs.validate().map_err(|e| invalid("experiment.fig1.inputs", e.to_string()))?;
-        self.target_rates.validate().map_err(|e| invalid("experiment.fig1.target_rates", e.to_string()))?;
-        let InputDistribution::Uniform { low, high } = self.target_rates;
-        for r in [low, high] {
-            cfg.network.phi.inverse(r).map_err(|e| invalid("experiment.fig1.target_rates", e.to_string()))?;
-        }
-        Ok(())
-    }
-}
+use super::Fig1Config;
+use crate::engine::microcircuit::Microcircuit;
+use crate::experiments::checkpoint::save_final;
+use crate::experiments::config::RunConfig;
+use crate::experiments::context::{Report, RunContext, fmt_sci};
+use crate::experiments::error::SimError;
+use crate::io::record::Recorder;
 
 /// The mean of column `col` over rows whose time lies in [from, to) seconds.
 fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
@@ -69,7 +19,7 @@ fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
     stats::mean(&v)
 }
 
-pub(super) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let mut net = Microcircuit::new(cfg)?;
     let sizes = &cfg.network.sizes;
     let (n0, n_out) = (sizes[0], sizes[sizes.len() - 1]);

@@ -5,9 +5,16 @@ use apical_datasets::patterns::InputDistribution;
 use apical_neuron::CompartmentParams;
 use apical_numerics::{kernels::UpdateOrder, rate::RateFn};
 
-use crate::config::{DynamicsConfig, InitConfig, LateralInit, NetworkConfig, NoiseScheme, PlasticityConfig, RunConfig};
-use crate::experiments::{ExperimentConfig, Fig1Config, Fig2Config, Fig2Learner, FigS1Config, MnistConfig};
-use crate::two_step::{HiddenRates, Learner};
+use crate::engine::config::{
+    DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig,
+};
+use crate::engine::two_step::{HiddenRates, Learner};
+use crate::experiments::config::ExperimentConfig;
+use crate::experiments::config::RunConfig;
+use crate::experiments::fig_s1::FigS1Config;
+use crate::experiments::fig1::Fig1Config;
+use crate::experiments::fig2::{Fig2Config, Fig2Learner};
+use crate::experiments::mnist::MnistConfig;
 
 /// The names of all presets, with a one-line description.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -53,11 +60,13 @@ fn plasticity(eta_up: &[f64], eta_ip: f64, eta_pi: f64) -> PlasticityConfig {
 
 fn fig_s1(patterns: u64, record_every: u64) -> RunConfig {
     RunConfig {
-        seed: 0,
-        network: network(&[30, 20, 10], RateFn::Logistic),
-        dynamics: dynamics(0.1),
-        plasticity: plasticity(&[0.0, 0.0], 0.0002375, 0.0005),
-        init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+        model: ModelConfig {
+            seed: 0,
+            network: network(&[30, 20, 10], RateFn::Logistic),
+            dynamics: dynamics(0.1),
+            plasticity: plasticity(&[0.0, 0.0], 0.0002375, 0.0005),
+            init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+        },
         experiment: ExperimentConfig::FigS1(FigS1Config {
             patterns,
             pattern_ms: 100.0,
@@ -71,11 +80,13 @@ fn fig_s1(patterns: u64, record_every: u64) -> RunConfig {
 /// Fig. 2 with learning rates η_1 = η^IP, η_2 and η^PI.
 fn fig2(eta_1: f64, eta_2: f64, eta_pi: f64, inputs: InputDistribution) -> RunConfig {
     RunConfig {
-        seed: 0,
-        network: network(&[30, 50, 10], RateFn::PAPER_SOFT_RECTIFIER),
-        dynamics: dynamics(0.3),
-        plasticity: plasticity(&[eta_1, eta_2], eta_1, eta_pi),
-        init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+        model: ModelConfig {
+            seed: 0,
+            network: network(&[30, 50, 10], RateFn::PAPER_SOFT_RECTIFIER),
+            dynamics: dynamics(0.3),
+            plasticity: plasticity(&[eta_1, eta_2], eta_1, eta_pi),
+            init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+        },
         experiment: ExperimentConfig::Fig2(Fig2Config {
             patterns: 10_000,
             pattern_ms: 100.0,
@@ -107,11 +118,13 @@ fn mnist(learner: Learner, hidden_rates: HiddenRates, eta_up: [f64; 3]) -> RunCo
         Learner::Backprop | Learner::FeedbackAlignment => vec![0.0, 0.0],
     };
     RunConfig {
-        seed: 0,
-        network,
-        dynamics: DynamicsConfig::default(),
-        plasticity: PlasticityConfig { eta_ip, eta_pi: vec![0.0; 2], ..plasticity(&eta_up, 0.0, 0.0) },
-        init: InitConfig { range: 8.0, lateral: LateralInit::SelfPredicting, weights: None },
+        model: ModelConfig {
+            seed: 0,
+            network,
+            dynamics: DynamicsConfig::default(),
+            plasticity: PlasticityConfig { eta_ip, eta_pi: vec![0.0; 2], ..plasticity(&eta_up, 0.0, 0.0) },
+            init: InitConfig { range: 8.0, lateral: LateralInit::SelfPredicting, weights: None },
+        },
         experiment: ExperimentConfig::Mnist(MnistConfig {
             learner,
             epochs: MNIST_EPOCHS,
@@ -170,11 +183,13 @@ pub fn preset(name: &str) -> Option<RunConfig> {
         "quick" => fig_s1(5000, 50),
         "fig-s1" => fig_s1(40_000, 200),
         "fig1" => RunConfig {
-            seed: 0,
-            network: network(&[30, 20, 10], RateFn::Logistic),
-            dynamics: dynamics(0.1),
-            plasticity: plasticity(&[0.0011875, 0.0005], 0.0011875, 0.0005),
-            init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
+            model: ModelConfig {
+                seed: 0,
+                network: network(&[30, 20, 10], RateFn::Logistic),
+                dynamics: dynamics(0.1),
+                plasticity: plasticity(&[0.0011875, 0.0005], 0.0011875, 0.0005),
+                init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
+            },
             experiment: ExperimentConfig::Fig1(Fig1Config {
                 duration_ms: 24_000.0,
                 target_on_ms: 1_000.0,

@@ -1,154 +1,21 @@
-//! Fig. 2: nonlinear regression against a random teacher network, learned from a random start
-//! with all plasticity on and no phases, compared with two baselines on the same task.
-//!
-//! The teacher (spec §8) maps an input r_0 to the target potential
-//!
-//! ```text
-//! u_trgt = k_2 W^t_2 φ(k_1 W^t_1 r_0),    r_trgt = φ(u_trgt)
-//! ```
-//!
-//! Every training pattern r_0 is shown for `pattern_ms` while the output is nudged towards
-//! u_trgt (i_N = g_som (u_trgt − u_N)) and every plastic matrix learns by Eqs. 7–9. Three learners
-//! see the same teacher, inputs, test set and initial weights:
-//!
-//! * `microcircuit`: W_1, W_2, W^IP and W^PI plastic, B fixed and random.
-//! * `shallow`: the same microcircuit with only the output weights W_N plastic (W^IP and W^PI are
-//!   frozen too, so the apical compartments keep their random input).
-//! * `backprop`: the feedforward network u_k = c_k W_k φ(u_{k−1}) with the microcircuit's
-//!   attenuations c_k, trained online with one gradient step per pattern on the microcircuit's
-//!   own output error δ_N = D_N (u_trgt − u_N): W_k ← W_k + η^bp_k c_k δ_k r_{k−1}ᵀ. The rates are
-//!   those the microcircuit's updates amount to per pattern by spec §6,
-//!   η^bp_k = η_k T_pattern s_k with s_k = λ_N [λ_A (1 − λ_I)]^(N−k) / (c_k Π_{l>k} c_l).
-//!
-//! At intervals every learner is tested without noise and without target on held-out patterns
-//! (the microcircuits at their steady states): the test error is the mean of ‖r_N − r_trgt‖² over
-//! the test set, also smoothed as an exponential moving average e ← e + α (error − e) over the
-//! evaluations; the mean hidden rate shows how far the hidden layer is from silence. The
-//! microcircuits also record ‖v_A‖², the interneuron mismatch ‖u_{k+1} − u^I_k‖² and its rate
-//! form ‖r_{k+1} − r^I_k‖², and the angle between W_2ᵀ and B_1 (all hidden layers' entries taken
-//! together in deeper networks). Seeds run in parallel; each has its own random streams, so its
-//! results do not depend on the others.
+//! Running the experiment whose settings the parent module defines.
 
-use apical_datasets::patterns::{InputDistribution, PatternStream, test_set};
+use apical_datasets::patterns::{PatternStream, test_set};
 use apical_datasets::teacher::Teacher;
 use apical_neuron::Role;
 use apical_numerics::{Matrix, Real, rate::RateFn, rng, stats};
 use apical_plot::{LinePlot, Series};
 use apical_rules::backprop::{Feedback, Feedforward, sgd_step, spec_output_error};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use super::{Progress, Report, RunContext, fmt_sci, save_final};
-use crate::SimError;
-use crate::config::{ConfigError, RunConfig, invalid};
-use crate::microcircuit::Microcircuit;
-use crate::network::{Shape, Weights};
-use crate::record::Recorder;
-
-/// One of the learners compared in Fig. 2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fig2Learner {
-    /// The dendritic microcircuit with every configured rule on.
-    Microcircuit,
-    /// The same microcircuit with only the output weights W_N plastic.
-    Shallow,
-    /// The feedforward network with the same architecture and φ, trained by online backprop.
-    Backprop,
-}
-
-impl Fig2Learner {
-    /// The learner's name, as in the configuration and the output files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fig2Learner::Microcircuit => "microcircuit",
-            Fig2Learner::Shallow => "shallow",
-            Fig2Learner::Backprop => "backprop",
-        }
-    }
-}
-
-/// Settings of the Fig. 2 experiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fig2Config {
-    /// The number of training patterns; the run lasts `patterns × pattern_ms / dt` time steps.
-    pub patterns: u64,
-    /// How long each pattern is shown (ms).
-    pub pattern_ms: Real,
-    /// Test every learner every this many patterns.
-    pub record_every: u64,
-    /// The number of held-out test patterns.
-    pub test_patterns: usize,
-    /// Weight α of the newest evaluation in the moving average of the test error.
-    pub ema_weight: Real,
-    /// The distribution of the input rates.
-    #[serde(default)]
-    pub inputs: InputDistribution,
-    /// The teacher's hidden layer widths (its input and output widths are the network's).
-    pub teacher_hidden: Vec<usize>,
-    /// The teacher's gains k_1 … k_M, one per teacher layer.
-    pub teacher_gains: Vec<Real>,
-    /// The learners to train, all on the same task.
-    pub learners: Vec<Fig2Learner>,
-    /// The number of seeds: the run's seed and the ones after it, each with its own teacher,
-    /// inputs, test set and initial weights.
-    pub seeds: u64,
-    /// The number of test patterns in the before/after output trace.
-    pub trace_patterns: usize,
-}
-
-impl Fig2Config {
-    pub(super) fn validate(&self, cfg: &RunConfig) -> Result<(), ConfigError> {
-        if cfg.network.sizes.len() < 3 {
-            return Err(invalid("network.sizes", "fig2 needs at least one hidden layer"));
-        }
-        let counts = [self.patterns, self.record_every, self.test_patterns as u64, self.seeds];
-        if counts.contains(&0) {
-            return Err(invalid("experiment.fig2", "patterns, record_every, test_patterns and seeds must be ≥ 1"));
-        }
-        if cfg.seed.checked_add(self.seeds - 1).is_none() {
-            return Err(invalid("experiment.fig2.seeds", "seed + seeds − 1 overflows a 64-bit seed"));
-        }
-        if self.trace_patterns > self.test_patterns {
-            return Err(invalid("experiment.fig2.trace_patterns", "must not exceed test_patterns"));
-        }
-        if !(self.pattern_ms.is_finite() && self.pattern_ms >= cfg.dynamics.dt) {
-            return Err(invalid("experiment.fig2.pattern_ms", "must be at least one time step"));
-        }
-        if !(self.ema_weight > 0.0 && self.ema_weight <= 1.0) {
-            return Err(invalid("experiment.fig2.ema_weight", format!("must lie in (0, 1], got {}", self.ema_weight)));
-        }
-        self.inputs.validate().map_err(|e| invalid("experiment.fig2.inputs", e.to_string()))?;
-        if self.teacher_hidden.contains(&0) {
-            return Err(invalid("experiment.fig2.teacher_hidden", "every teacher layer needs neurons"));
-        }
-        if self.teacher_gains.len() != self.teacher_hidden.len() + 1 {
-            let problem = format!("needs {} values (one per teacher layer)", self.teacher_hidden.len() + 1);
-            return Err(invalid("experiment.fig2.teacher_gains", problem));
-        }
-        if let Some(k) = self.teacher_gains.iter().find(|k| !k.is_finite()) {
-            return Err(invalid("experiment.fig2.teacher_gains", format!("gain {k} is not finite")));
-        }
-        if self.learners.is_empty() {
-            return Err(invalid("experiment.fig2.learners", "name at least one learner"));
-        }
-        for (i, l) in self.learners.iter().enumerate() {
-            if self.learners[..i].contains(l) {
-                return Err(invalid("experiment.fig2.learners", format!("'{}' is listed twice", l.name())));
-            }
-        }
-        Ok(())
-    }
-
-    fn teacher_sizes(&self, cfg: &RunConfig) -> Vec<usize> {
-        let sizes = &cfg.network.sizes;
-        let mut t = vec![sizes[0]];
-        t.extend(&self.teacher_hidden);
-        t.push(sizes[sizes.len() - 1]);
-        t
-    }
-}
+use super::{Fig2Config, Fig2Learner};
+use crate::engine::microcircuit::Microcircuit;
+use crate::engine::network::{Shape, Weights};
+use crate::experiments::checkpoint::save_final;
+use crate::experiments::config::RunConfig;
+use crate::experiments::context::{Progress, Report, RunContext, fmt_sci};
+use crate::experiments::error::SimError;
+use crate::io::record::Recorder;
 
 /// The regression task of one seed: its teacher and its held-out test set.
 struct Task {
@@ -499,14 +366,14 @@ fn start_end(outcomes: &[&Outcome], col: &str) -> String {
     format!("{} → {}", pm((stats::mean(&first), stats::sd(&first))), pm(final_stats(outcomes, j)))
 }
 
-pub(super) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let jobs: Vec<(u64, Fig2Learner)> =
         (0..e.seeds).flat_map(|i| e.learners.iter().map(move |&l| (cfg.seed + i, l))).collect();
     ctx.progress.start("fig2", jobs.len() as u64 * e.patterns);
     let outcomes = jobs
         .par_iter()
         .map(|&(seed, learner)| {
-            let cfg = RunConfig { seed, ..cfg.clone() };
+            let cfg = cfg.with_seed(seed);
             match learner {
                 Fig2Learner::Backprop => train_backprop(&cfg, e, ctx.progress),
                 _ => train_microcircuit(&cfg, e, learner, ctx.progress),
@@ -647,7 +514,7 @@ pub(super) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         let path = ctx.file("output.png");
         plot.save_png(&path)?;
         files.push(path);
-        let cfg = RunConfig { seed: o.seed, ..cfg.clone() };
+        let cfg = cfg.with_seed(o.seed);
         files.push(save_final(&cfg, o.weights.as_ref().expect("microcircuit weights"), &ctx.out_dir)?);
     }
     Ok(Report { experiment: "fig2".into(), rows, files })

@@ -1,21 +1,20 @@
-//! Run configuration: what a TOML file under `configs/` holds, and its validation.
+//! The model's configuration: everything the engines need (seed, network, dynamics, plasticity,
+//! initial weights), and its validation.
 //!
-//! A configuration is parsed with unknown fields refused, then checked once by
-//! [`RunConfig::validate`]; the engines only accept networks built from a checked configuration.
+//! A run's configuration (`experiments::config::ModelConfig`) is this model plus an experiment.
+//! It is parsed with unknown fields refused, then checked once; the engines only accept networks
+//! built from a checked [`ModelConfig`]. The engine knows nothing of experiments.
 
 use std::path::PathBuf;
 
-use apical_datasets::patterns::InputDistribution;
 use apical_neuron::CompartmentParams;
 use apical_numerics::{Real, kernels::UpdateOrder, rate::RateFn};
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::ExperimentConfig;
-
-/// A whole run: the network, its dynamics and plasticity, how it starts, and the experiment.
+/// The model of a run: the network, its dynamics and plasticity, and how it starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RunConfig {
+pub struct ModelConfig {
     /// The seed of every random stream of the run.
     #[serde(default)]
     pub seed: u64,
@@ -28,8 +27,6 @@ pub struct RunConfig {
     pub plasticity: PlasticityConfig,
     /// Initial weights.
     pub init: InitConfig,
-    /// The experiment and its schedule.
-    pub experiment: ExperimentConfig,
 }
 
 /// The architecture: layer widths n_0 … n_N, rate function, neuron model, bias and conductances.
@@ -163,9 +160,6 @@ impl Default for InitConfig {
     }
 }
 
-/// The input distribution of random patterns.
-pub type Inputs = InputDistribution;
-
 /// A configuration value is out of range; the message names the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid configuration: {field}: {problem}")]
@@ -201,7 +195,7 @@ fn rates(field: &str, etas: &[Real], expected: usize, allow_empty: bool) -> Resu
     Ok(())
 }
 
-impl RunConfig {
+impl ModelConfig {
     /// Checks every value once, so that the engines can rely on consistent sizes and ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let net = &self.network;
@@ -234,7 +228,6 @@ impl RunConfig {
         rates("plasticity.eta_down", &p.eta_down, layers - 1, true)?;
         positive("plasticity.tau_w", p.tau_w)?;
         non_negative("plasticity.learning_lag", p.learning_lag)?;
-        non_negative("init.range", self.init.range)?;
-        self.experiment.validate(self)
+        non_negative("init.range", self.init.range)
     }
 }

@@ -19,8 +19,8 @@ use apical_numerics::{Real, kernels, rate::RateFn, rng, stats};
 use apical_rules::{BottomUp, InterneuronDown, InterneuronUp, PostSignals, Rule, TopDown, TraceParams};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{NoiseScheme, RunConfig};
-use crate::network::{Shape, Weights};
+use crate::engine::config::{ModelConfig, NoiseScheme};
+use crate::engine::network::{Shape, Weights};
 
 /// The dynamic state of one pyramidal layer k = 1 … N.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +140,7 @@ pub struct Snapshot {
     pub noise_rng: rng::Rng,
 }
 
-fn models(cfg: &RunConfig, roles: impl Iterator<Item = Role>) -> Vec<Box<dyn NeuronModel>> {
+fn models(cfg: &ModelConfig, roles: impl Iterator<Item = Role>) -> Vec<Box<dyn NeuronModel>> {
     let net = &cfg.network;
     roles.map(|role| apical_neuron::build(&net.neuron, role, &net.conductances).expect("validated model")).collect()
 }
@@ -210,7 +210,7 @@ impl Microcircuit {
     /// Builds the network of a validated configuration with its initial weights
     /// ([`Weights::initial`]: drawn, replaced from the weight file it names, lateral
     /// initialisation), at rest.
-    pub fn new(cfg: &RunConfig) -> Result<Self, crate::network::WeightFileError> {
+    pub fn new(cfg: &ModelConfig) -> Result<Self, crate::engine::network::WeightFileError> {
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
         Ok(Self::with_weights(cfg, Weights::initial(cfg, &shape)?))
     }
@@ -219,7 +219,7 @@ impl Microcircuit {
     ///
     /// # Panics
     /// If the weights do not have the configuration's shapes.
-    pub fn with_weights(cfg: &RunConfig, weights: Weights) -> Self {
+    pub fn with_weights(cfg: &ModelConfig, weights: Weights) -> Self {
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
         let depth = shape.depth();
         for (name, m) in weights.named() {
@@ -253,7 +253,7 @@ impl Microcircuit {
     }
 
     /// Restores a snapshot taken from a network of the same configuration.
-    pub fn restore(cfg: &RunConfig, snapshot: Snapshot) -> Self {
+    pub fn restore(cfg: &ModelConfig, snapshot: Snapshot) -> Self {
         let mut circuit = Self::with_weights(cfg, snapshot.weights);
         circuit.state = snapshot.state;
         circuit.noise_rng = snapshot.noise_rng;

@@ -1,0 +1,40 @@
+//! The error of a run: every lower layer's error, each already one line.
+
+use crate::engine::config::ConfigError;
+use crate::engine::microcircuit::Diverged;
+use crate::engine::network::WeightFileError;
+use crate::io::codec::CheckpointError;
+use crate::io::files::WriteError;
+use crate::io::npy::NpyError;
+
+/// Everything that can end a run, each with a one-line message naming the file, field or step.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A configuration value is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The simulation diverged.
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A plot could not be written.
+    #[error(transparent)]
+    Plot(#[from] apical_plot::PlotError),
+    /// A data set could not be read.
+    #[error(transparent)]
+    Dataset(#[from] apical_datasets::DatasetError),
+    /// A weight file does not fit the network.
+    #[error(transparent)]
+    WeightFile(#[from] WeightFileError),
+    /// A NumPy file could not be read or written.
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    /// A checkpoint could not be read.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Anything else, already phrased as one line.
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,55 @@
+//! Fig. S1: the self-predicting state is learned from random lateral weights.
+//!
+//! The network receives random input patterns with no target; W and B are fixed, W^IP learns by
+//! Eq. 8 and W^PI by Eq. 9. Both drive the lateral weights towards spec §5, where the apical
+//! compartments fall silent (v_A → 0) and the interneurons copy the layer above (u^I_k → u_{k+1}).
+//! Progress is measured on noise-free probe patterns, because training noise sets a floor.
+
+pub(crate) mod run;
+
+use apical_datasets::patterns::InputDistribution;
+use apical_numerics::Real;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::config::{ConfigError, ModelConfig, invalid};
+
+/// Settings of the Fig. S1 experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigS1Config {
+    /// The number of input patterns presented.
+    pub patterns: u64,
+    /// How long each pattern is shown (ms).
+    #[serde(default = "default_pattern_ms")]
+    pub pattern_ms: Real,
+    /// Probe the network every this many patterns.
+    pub record_every: u64,
+    /// The number of noise-free probe patterns.
+    #[serde(default = "default_probes")]
+    pub probes: usize,
+    /// The distribution of input rates.
+    #[serde(default = "InputDistribution::symmetric")]
+    pub inputs: InputDistribution,
+}
+
+fn default_pattern_ms() -> Real {
+    100.0
+}
+fn default_probes() -> usize {
+    20
+}
+
+impl FigS1Config {
+    pub(crate) fn validate(&self, cfg: &ModelConfig) -> Result<(), ConfigError> {
+        if cfg.network.sizes.len() < 3 {
+            return Err(invalid("network.sizes", "fig-s1 needs at least one hidden layer"));
+        }
+        if self.patterns == 0 || self.record_every == 0 || self.probes == 0 {
+            return Err(invalid("experiment.fig-s1", "patterns, record_every and probes must be ≥ 1"));
+        }
+        if !(self.pattern_ms.is_finite() && self.pattern_ms >= cfg.dynamics.dt) {
+            return Err(invalid("experiment.fig-s1.pattern_ms", "must be at least one time step"));
+        }
+        self.inputs.validate().map_err(|e| invalid("experiment.fig-s1.inputs", e.to_string()))
+    }
+}
