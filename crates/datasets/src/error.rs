@@ -77,7 +77,20 @@ pub enum DatasetError {
         cols: u32,
     },
 
-    /// A file's payload is shorter (truncated) or longer than its header says.
+    /// A file's header announces more items than the reader accepts.
+    #[error("{} announces {count} {kind}, more than the {max} this reader accepts", path.display())]
+    TooManyItems {
+        /// The offending file.
+        path: PathBuf,
+        /// The number of items announced by the header.
+        count: u32,
+        /// The most items one file may announce.
+        max: usize,
+        /// What the file holds, for example "images".
+        kind: &'static str,
+    },
+
+    /// A file's payload is shorter than its header says.
     #[error(
         "{} has {found} payload bytes but its header announces {expected} (truncated or corrupt file)",
         path.display()
@@ -89,6 +102,18 @@ pub enum DatasetError {
         expected: u64,
         /// The payload length actually present.
         found: u64,
+    },
+
+    /// A file goes on past the payload its header announces.
+    #[error(
+        "{} holds more than the {expected} payload bytes its header announces (trailing data)",
+        path.display()
+    )]
+    TrailingData {
+        /// The offending file.
+        path: PathBuf,
+        /// The payload length implied by the header.
+        expected: u64,
     },
 
     /// An image file and its label file hold different numbers of items.
