@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::mnist::Split;
+
 /// Everything that can go wrong while loading or configuring a data set.
 ///
 /// Every variant renders as one line that names the offending file (where there
@@ -131,6 +133,29 @@ pub enum DatasetError {
         labels: PathBuf,
         /// The number of labels in it.
         label_count: usize,
+    },
+
+    /// An image file holds no images, which would leave its splits empty.
+    #[error("{} holds no images; every split needs at least one", path.display())]
+    NoImages {
+        /// The image file.
+        path: PathBuf,
+    },
+
+    /// The validation size leaves the training or the validation split empty.
+    #[error(
+        "{} holds {available} images; keeping {validation} of them for validation leaves the {split} split empty",
+        path.display()
+    )]
+    EmptySplit {
+        /// The training image file.
+        path: PathBuf,
+        /// The split that would be empty.
+        split: Split,
+        /// The requested validation size.
+        validation: usize,
+        /// The number of images in the training file.
+        available: usize,
     },
 
     /// A label file holds a label outside `0..=9`.

@@ -26,6 +26,10 @@
 //! shorter than its header announces is refused as truncated, and one with
 //! anything after its payload is refused as having trailing data.
 //!
+//! An image file and its label file must hold the same number of items. No
+//! split may be empty: a file of 0 images is refused, and so is a validation
+//! size of 0 or one that takes every training image.
+//!
 //! [`parse_images`] and [`parse_labels`] read one file from any reader, such as
 //! a byte slice, so that the parser can be tested or fuzzed without files.
 //! Every error is one line that names the file and what is wrong with it; it
@@ -153,9 +157,11 @@ impl Mnist {
     /// number, image dimensions other than 28×28, a count above [`MAX_ITEMS`],
     /// a payload shorter than its header announces or data after it, an image
     /// count different from its label file's, or a label outside `0..=9`
-    /// (see [`parse_images`] and [`parse_labels`]). Returns
-    /// [`DatasetError::ValidationTooLarge`] if `validation` exceeds the number
-    /// of training images.
+    /// (see [`parse_images`] and [`parse_labels`]), or holds no images.
+    /// Returns [`DatasetError::ValidationTooLarge`] if `validation` exceeds the
+    /// number of training images, and [`DatasetError::EmptySplit`] if it is 0
+    /// or equals that number, leaving the validation or the training split
+    /// empty.
     pub fn load_with(dir: &Path, validation: usize) -> Result<Mnist, DatasetError> {
         let [train_images_path, train_labels_path, test_images_path, test_labels_path] = resolve_files(dir)?;
 
@@ -165,6 +171,21 @@ impl Mnist {
         if validation > train_labels.len() {
             return Err(DatasetError::ValidationTooLarge {
                 path: train_images_path,
+                validation,
+                available: train_labels.len(),
+            });
+        }
+        let empty = if validation == 0 {
+            Some(Split::Validation)
+        } else if validation == train_labels.len() {
+            Some(Split::Train)
+        } else {
+            None
+        };
+        if let Some(split) = empty {
+            return Err(DatasetError::EmptySplit {
+                path: train_images_path,
+                split,
                 validation,
                 available: train_labels.len(),
             });
@@ -305,6 +326,9 @@ fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Vec<u8>, Vec<u8>
             labels: labels_path.to_path_buf(),
             label_count: labels.len(),
         });
+    }
+    if image_count == 0 {
+        return Err(DatasetError::NoImages { path: images_path.to_path_buf() });
     }
     Ok((images, labels))
 }
@@ -620,9 +644,35 @@ mod tests {
     fn validation_larger_than_training_file_is_an_error() {
         let dir = TempDir::new("bigval");
         write_valid_set(&dir.0, false);
-        assert!(Mnist::load_with(&dir.0, 20).is_ok());
+        assert!(Mnist::load_with(&dir.0, 19).is_ok());
         let err = Mnist::load_with(&dir.0, 21).unwrap_err().to_string();
         assert!(err.contains(TRAIN_IMAGES) && err.contains("21"), "{err}");
+    }
+
+    #[test]
+    fn empty_splits_are_refused() {
+        let dir = TempDir::new("emptysplit");
+        write_valid_set(&dir.0, false);
+        for (validation, split) in [(0, "validation"), (20, "train")] {
+            let err = Mnist::load_with(&dir.0, validation).unwrap_err().to_string();
+            assert!(err.contains(TRAIN_IMAGES) && err.contains("holds 20 images"), "{err}");
+            assert!(err.contains(&format!("keeping {validation} of them")), "{err}");
+            assert!(err.ends_with(&format!("leaves the {split} split empty")), "{err}");
+        }
+
+        // A test file of no images, with as many labels.
+        fs::write(dir.0.join(TEST_IMAGES), idx_images(0, 28, 28)).unwrap();
+        fs::write(dir.0.join(TEST_LABELS), idx_labels(&[])).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES) && err.contains("holds no images"), "{err}");
+
+        // A training file of no images is refused as such, not for its validation size.
+        let dir = TempDir::new("emptytrain");
+        write_valid_set(&dir.0, true);
+        fs::write(dir.0.join(format!("{TRAIN_IMAGES}.gz")), gzip(&idx_images(0, 28, 28))).unwrap();
+        fs::write(dir.0.join(format!("{TRAIN_LABELS}.gz")), gzip(&idx_labels(&[]))).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_IMAGES) && err.contains("holds no images"), "{err}");
     }
 
     #[test]
