@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::mnist::Split;
+
 /// Everything that can go wrong while loading or configuring a data set.
 ///
 /// Every variant renders as one line that names the offending file (where there
@@ -77,7 +79,20 @@ pub enum DatasetError {
         cols: u32,
     },
 
-    /// A file's payload is shorter (truncated) or longer than its header says.
+    /// A file's header announces more items than the reader accepts.
+    #[error("{} announces {count} {kind}, more than the {max} this reader accepts", path.display())]
+    TooManyItems {
+        /// The offending file.
+        path: PathBuf,
+        /// The number of items announced by the header.
+        count: u32,
+        /// The most items one file may announce.
+        max: usize,
+        /// What the file holds, for example "images".
+        kind: &'static str,
+    },
+
+    /// A file's payload is shorter than its header says.
     #[error(
         "{} has {found} payload bytes but its header announces {expected} (truncated or corrupt file)",
         path.display()
@@ -89,6 +104,18 @@ pub enum DatasetError {
         expected: u64,
         /// The payload length actually present.
         found: u64,
+    },
+
+    /// A file goes on past the payload its header announces.
+    #[error(
+        "{} holds more than the {expected} payload bytes its header announces (trailing data)",
+        path.display()
+    )]
+    TrailingData {
+        /// The offending file.
+        path: PathBuf,
+        /// The payload length implied by the header.
+        expected: u64,
     },
 
     /// An image file and its label file hold different numbers of items.
@@ -106,6 +133,29 @@ pub enum DatasetError {
         labels: PathBuf,
         /// The number of labels in it.
         label_count: usize,
+    },
+
+    /// An image file holds no images, which would leave its splits empty.
+    #[error("{} holds no images; every split needs at least one", path.display())]
+    NoImages {
+        /// The image file.
+        path: PathBuf,
+    },
+
+    /// The validation size leaves the training or the validation split empty.
+    #[error(
+        "{} holds {available} images; keeping {validation} of them for validation leaves the {split} split empty",
+        path.display()
+    )]
+    EmptySplit {
+        /// The training image file.
+        path: PathBuf,
+        /// The split that would be empty.
+        split: Split,
+        /// The requested validation size.
+        validation: usize,
+        /// The number of images in the training file.
+        available: usize,
     },
 
     /// A label file holds a label outside `0..=9`.

@@ -13,10 +13,31 @@
 //!
 //! Images are kept as raw bytes (one byte per pixel, row-major 28×28) and are
 //! scaled to `[0, 1]` only when a batch is filled with [`Mnist::fill_batch`].
+//!
+//! # Limits
+//!
+//! Each file is read as a stream, decompressed on the fly, and its IDX header
+//! is checked before its payload: the magic number (2051 for images, 2049 for
+//! labels), then the dimensions (28×28 for images) and the item count, which
+//! may be at most [`MAX_ITEMS`]. The payload size follows from the header, and
+//! at most that many bytes and one more are read, so memory is bounded by what
+//! the header announces, never by the length of the (compressed) file: a gzip
+//! bomb is refused after decompressing a few kilobytes past its payload. A file
+//! shorter than its header announces is refused as truncated, and one with
+//! anything after its payload is refused as having trailing data.
+//!
+//! An image file and its label file must hold the same number of items. No
+//! split may be empty: a file of 0 images is refused, and so is a validation
+//! size of 0 or one that takes every training image.
+//!
+//! [`parse_images`] and [`parse_labels`] read one file from any reader, such as
+//! a byte slice, so that the parser can be tested or fuzzed without files.
+//! Every error is one line that names the file and what is wrong with it; it
+//! holds numbers and fixed text, never bytes copied from the file.
 
 use std::fmt;
-use std::fs;
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -47,6 +68,14 @@ pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 ///
 /// Each file may instead carry a `.gz` suffix.
 pub const EXPECTED_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The most images (or labels) one IDX file may announce.
+///
+/// This is about 16 times the 60 000 images of the MNIST training file, so an
+/// image file may announce at most 784 000 000 bytes of pixels, while a header
+/// that announces the most an IDX header can (2^32 − 1 images, 3.4 TB) is
+/// refused before anything is allocated.
+pub const MAX_ITEMS: usize = 1_000_000;
 
 /// The IDX magic number of an unsigned-byte, three-dimensional file (images).
 const IMAGES_MAGIC: u32 = 2051;
@@ -125,11 +154,14 @@ impl Mnist {
     /// Returns [`DatasetError::MissingFiles`] listing every expected file that
     /// exists neither plain nor gzipped, and otherwise an error naming the
     /// first file that cannot be read or decompressed, has the wrong IDX magic
-    /// number, image dimensions other than 28×28, a payload whose length does
-    /// not match its header, an image count different from its label file's,
-    /// or a label outside `0..=9`. Returns
-    /// [`DatasetError::ValidationTooLarge`] if `validation` exceeds the number
-    /// of training images.
+    /// number, image dimensions other than 28×28, a count above [`MAX_ITEMS`],
+    /// a payload shorter than its header announces or data after it, an image
+    /// count different from its label file's, or a label outside `0..=9`
+    /// (see [`parse_images`] and [`parse_labels`]), or holds no images.
+    /// Returns [`DatasetError::ValidationTooLarge`] if `validation` exceeds the
+    /// number of training images, and [`DatasetError::EmptySplit`] if it is 0
+    /// or equals that number, leaving the validation or the training split
+    /// empty.
     pub fn load_with(dir: &Path, validation: usize) -> Result<Mnist, DatasetError> {
         let [train_images_path, train_labels_path, test_images_path, test_labels_path] = resolve_files(dir)?;
 
@@ -139,6 +171,21 @@ impl Mnist {
         if validation > train_labels.len() {
             return Err(DatasetError::ValidationTooLarge {
                 path: train_images_path,
+                validation,
+                available: train_labels.len(),
+            });
+        }
+        let empty = if validation == 0 {
+            Some(Split::Validation)
+        } else if validation == train_labels.len() {
+            Some(Split::Train)
+        } else {
+            None
+        };
+        if let Some(split) = empty {
+            return Err(DatasetError::EmptySplit {
+                path: train_images_path,
+                split,
                 validation,
                 available: train_labels.len(),
             });
@@ -269,8 +316,8 @@ fn resolve_files(dir: &Path) -> Result<[PathBuf; 4], DatasetError> {
 
 /// Reads an image file and its label file and checks that they agree.
 fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Vec<u8>, Vec<u8>), DatasetError> {
-    let images = read_images(images_path)?;
-    let labels = read_labels(labels_path)?;
+    let images = parse_images(images_path, open(images_path)?)?;
+    let labels = parse_labels(labels_path, open(labels_path)?)?;
     let image_count = images.len() / IMAGE_SIZE;
     if image_count != labels.len() {
         return Err(DatasetError::CountMismatch {
@@ -280,83 +327,152 @@ fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Vec<u8>, Vec<u8>
             label_count: labels.len(),
         });
     }
+    if image_count == 0 {
+        return Err(DatasetError::NoImages { path: images_path.to_path_buf() });
+    }
     Ok((images, labels))
 }
 
-/// Reads a whole file, decompressing it if it starts with the gzip magic bytes.
-fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
-    let raw = fs::read(path).map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })?;
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
-    }
-    let mut decoded = Vec::new();
-    MultiGzDecoder::new(raw.as_slice())
-        .read_to_end(&mut decoded)
-        .map_err(|source| DatasetError::Gzip { path: path.to_path_buf(), source })?;
-    Ok(decoded)
+/// Opens a file for reading.
+fn open(path: &Path) -> Result<File, DatasetError> {
+    File::open(path).map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })
 }
 
-/// Checks the magic number and length of an IDX header of `header_words`
-/// big-endian 32-bit words, and splits the file into its header words and
-/// its payload.
-fn split_header(
-    path: &Path,
-    mut data: Vec<u8>,
-    header_words: usize,
-    magic: u32,
-    kind: &'static str,
-) -> Result<(Vec<u32>, Vec<u8>), DatasetError> {
-    let header: Vec<u32> =
-        data.chunks_exact(4).take(header_words).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect();
-    // The magic number is checked before the header length, so that a short
-    // file of the wrong kind is reported as such.
-    if let Some(&found) = header.first()
-        && found != magic
-    {
-        return Err(DatasetError::BadMagic { path: path.to_path_buf(), expected: magic, found, kind });
-    }
-    if header.len() < header_words {
-        return Err(DatasetError::HeaderTooShort {
-            path: path.to_path_buf(),
-            len: data.len(),
-            needed: 4 * header_words,
-        });
-    }
-    data.drain(..4 * header_words);
-    Ok((header, data))
-}
-
-/// Checks that the payload holds exactly `count` items of `item_size` bytes.
-fn check_payload(path: &Path, payload: &[u8], count: u32, item_size: usize) -> Result<(), DatasetError> {
-    // The count fits in 32 bits and the item size is at most 784, so the
-    // product cannot overflow 64 bits.
-    let expected = u64::from(count) * item_size as u64;
-    let found = payload.len() as u64;
-    if expected != found {
-        return Err(DatasetError::PayloadLength { path: path.to_path_buf(), expected, found });
-    }
-    Ok(())
-}
-
-/// Reads an IDX image file and returns its pixels, 784 bytes per image.
-fn read_images(path: &Path) -> Result<Vec<u8>, DatasetError> {
-    let (header, pixels) = split_header(path, read_bytes(path)?, 4, IMAGES_MAGIC, "images")?;
-    let (count, rows, cols) = (header[1], header[2], header[3]);
+/// Parses an IDX image file, plain or gzipped, from `reader` and returns its
+/// pixels, 784 bytes per image.
+///
+/// `path` only names the source in error messages; nothing is opened, so a
+/// fuzz target can pass arbitrary bytes (`&[u8]` is a reader) under any name.
+/// At most the header and the payload it announces, plus one byte, are
+/// decompressed and read; see the [module documentation](self) for the limits.
+///
+/// # Errors
+///
+/// Returns an error naming `path` if the data cannot be read or decompressed,
+/// have the wrong IDX magic number, a short header, image dimensions other
+/// than 28×28, more than [`MAX_ITEMS`] images, a payload shorter than its
+/// header announces, or data after that payload.
+pub fn parse_images(path: &Path, reader: impl Read) -> Result<Vec<u8>, DatasetError> {
+    let mut idx = IdxReader::new(path, reader)?;
+    let [count, rows, cols] = idx.header(IMAGES_MAGIC, "images")?;
     if rows as usize != IMAGE_ROWS || cols as usize != IMAGE_COLS {
         return Err(DatasetError::BadDimensions { path: path.to_path_buf(), rows, cols });
     }
-    check_payload(path, &pixels, count, IMAGE_SIZE)?;
-    Ok(pixels)
+    idx.payload(count, IMAGE_SIZE, "images")
 }
 
-/// Reads an IDX label file and checks that every label is in `0..=9`.
-fn read_labels(path: &Path) -> Result<Vec<u8>, DatasetError> {
-    let (header, labels) = split_header(path, read_bytes(path)?, 2, LABELS_MAGIC, "labels")?;
-    check_payload(path, &labels, header[1], 1)?;
+/// Parses an IDX label file, plain or gzipped, from `reader` and returns its
+/// labels, each checked to be in `0..=9`.
+///
+/// As for [`parse_images`], `path` only names the source in error messages.
+///
+/// # Errors
+///
+/// Returns an error naming `path` if the data cannot be read or decompressed,
+/// have the wrong IDX magic number, a short header, more than [`MAX_ITEMS`]
+/// labels, a payload shorter than its header announces, data after that
+/// payload, or a label outside `0..=9`.
+pub fn parse_labels(path: &Path, reader: impl Read) -> Result<Vec<u8>, DatasetError> {
+    let mut idx = IdxReader::new(path, reader)?;
+    let [count] = idx.header(LABELS_MAGIC, "labels")?;
+    let labels = idx.payload(count, 1, "labels")?;
     if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &label)| usize::from(label) >= NUM_CLASSES) {
         return Err(DatasetError::LabelOutOfRange { path: path.to_path_buf(), index, label });
     }
     Ok(labels)
+}
+
+/// An IDX file being read, decompressed on the fly if it is gzipped.
+struct IdxReader<'a> {
+    /// The file's (decompressed) bytes, from the start of its header.
+    reader: Box<dyn Read + 'a>,
+    /// The name of the file in error messages.
+    path: &'a Path,
+    /// Whether the file starts with the gzip magic bytes.
+    gzipped: bool,
+}
+
+impl<'a> IdxReader<'a> {
+    /// Looks at the first two bytes of `reader` to decide whether it is
+    /// gzipped, and puts them back in front of the rest.
+    ///
+    /// The gzip decoder keeps one member's header at a time and refuses header
+    /// fields (file name, comment) longer than 64 KiB, so decoding holds a
+    /// bounded amount of memory besides the bytes read from it.
+    fn new<R: Read + 'a>(path: &'a Path, mut reader: R) -> Result<IdxReader<'a>, DatasetError> {
+        let mut start = Vec::with_capacity(GZIP_MAGIC.len());
+        reader
+            .by_ref()
+            .take(GZIP_MAGIC.len() as u64)
+            .read_to_end(&mut start)
+            .map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })?;
+        let gzipped = start == GZIP_MAGIC;
+        let whole = Cursor::new(start).chain(reader);
+        let reader: Box<dyn Read + 'a> = if gzipped { Box::new(MultiGzDecoder::new(whole)) } else { Box::new(whole) };
+        Ok(IdxReader { reader, path, gzipped })
+    }
+
+    /// The error for a failed read: a decompression error for a gzipped file
+    /// (the decoder reports read errors of the underlying file the same way)
+    /// and an I/O error for a plain one.
+    fn read_error(&self, source: io::Error) -> DatasetError {
+        let path = self.path.to_path_buf();
+        if self.gzipped { DatasetError::Gzip { path, source } } else { DatasetError::Io { path, source } }
+    }
+
+    /// Reads the header: the big-endian magic number, which must be `magic`,
+    /// followed by `N` big-endian 32-bit dimensions, which are returned.
+    fn header<const N: usize>(&mut self, magic: u32, kind: &'static str) -> Result<[u32; N], DatasetError> {
+        let needed = 4 * (N + 1);
+        let mut bytes = Vec::with_capacity(needed);
+        self.reader.by_ref().take(needed as u64).read_to_end(&mut bytes).map_err(|source| self.read_error(source))?;
+        let word = |i: usize| u32::from_be_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
+        // The magic number is checked before the header length, so that a short
+        // file of the wrong kind is reported as such.
+        if bytes.len() >= 4 && word(0) != magic {
+            return Err(DatasetError::BadMagic {
+                path: self.path.to_path_buf(),
+                expected: magic,
+                found: word(0),
+                kind,
+            });
+        }
+        if bytes.len() < needed {
+            return Err(DatasetError::HeaderTooShort { path: self.path.to_path_buf(), len: bytes.len(), needed });
+        }
+        Ok(std::array::from_fn(|i| word(i + 1)))
+    }
+
+    /// Reads the payload of `count` items of `item_size` bytes that follow the
+    /// header, and checks that nothing follows it.
+    ///
+    /// Memory is reserved for the announced payload only after `count` is
+    /// checked against [`MAX_ITEMS`], and no more than the payload and one
+    /// further byte is ever read, however long the (decompressed) file is.
+    fn payload(mut self, count: u32, item_size: usize, kind: &'static str) -> Result<Vec<u8>, DatasetError> {
+        let len = usize::try_from(count)
+            .ok()
+            .filter(|&items| items <= MAX_ITEMS)
+            .and_then(|items| items.checked_mul(item_size))
+            .ok_or_else(|| DatasetError::TooManyItems { path: self.path.to_path_buf(), count, max: MAX_ITEMS, kind })?;
+        let mut payload = Vec::with_capacity(len);
+        self.reader.by_ref().take(len as u64).read_to_end(&mut payload).map_err(|source| self.read_error(source))?;
+        if payload.len() < len {
+            return Err(DatasetError::PayloadLength {
+                path: self.path.to_path_buf(),
+                expected: len as u64,
+                found: payload.len() as u64,
+            });
+        }
+        // Reading one more byte tells whether the file goes on; for a gzipped
+        // file it also makes the decoder check the stream's trailer.
+        let extra =
+            io::copy(&mut self.reader.by_ref().take(1), &mut io::sink()).map_err(|source| self.read_error(source))?;
+        if extra > 0 {
+            return Err(DatasetError::TrailingData { path: self.path.to_path_buf(), expected: len as u64 });
+        }
+        Ok(payload)
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +480,7 @@ mod tests {
     use super::*;
     use flate2::Compression;
     use flate2::write::GzEncoder;
+    use std::fs;
     use std::io::Write;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -527,9 +644,35 @@ mod tests {
     fn validation_larger_than_training_file_is_an_error() {
         let dir = TempDir::new("bigval");
         write_valid_set(&dir.0, false);
-        assert!(Mnist::load_with(&dir.0, 20).is_ok());
+        assert!(Mnist::load_with(&dir.0, 19).is_ok());
         let err = Mnist::load_with(&dir.0, 21).unwrap_err().to_string();
         assert!(err.contains(TRAIN_IMAGES) && err.contains("21"), "{err}");
+    }
+
+    #[test]
+    fn empty_splits_are_refused() {
+        let dir = TempDir::new("emptysplit");
+        write_valid_set(&dir.0, false);
+        for (validation, split) in [(0, "validation"), (20, "train")] {
+            let err = Mnist::load_with(&dir.0, validation).unwrap_err().to_string();
+            assert!(err.contains(TRAIN_IMAGES) && err.contains("holds 20 images"), "{err}");
+            assert!(err.contains(&format!("keeping {validation} of them")), "{err}");
+            assert!(err.ends_with(&format!("leaves the {split} split empty")), "{err}");
+        }
+
+        // A test file of no images, with as many labels.
+        fs::write(dir.0.join(TEST_IMAGES), idx_images(0, 28, 28)).unwrap();
+        fs::write(dir.0.join(TEST_LABELS), idx_labels(&[])).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES) && err.contains("holds no images"), "{err}");
+
+        // A training file of no images is refused as such, not for its validation size.
+        let dir = TempDir::new("emptytrain");
+        write_valid_set(&dir.0, true);
+        fs::write(dir.0.join(format!("{TRAIN_IMAGES}.gz")), gzip(&idx_images(0, 28, 28))).unwrap();
+        fs::write(dir.0.join(format!("{TRAIN_LABELS}.gz")), gzip(&idx_labels(&[]))).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_IMAGES) && err.contains("holds no images"), "{err}");
     }
 
     #[test]
@@ -625,6 +768,114 @@ mod tests {
         let err = load_error(&empty.0);
         for name in EXPECTED_FILES {
             assert!(err.contains(name), "{err}");
+        }
+    }
+
+    /// A gzip stream of `head` followed by `zeros` zero bytes, compressed
+    /// without ever holding the zeros in memory.
+    fn gzip_bomb(head: &[u8], zeros: u64) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(head).unwrap();
+        io::copy(&mut io::repeat(0).take(zeros), &mut encoder).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// The header of an IDX image file announcing `count` images of 28×28.
+    fn images_header(count: u32) -> Vec<u8> {
+        [IMAGES_MAGIC, count, 28, 28].iter().flat_map(|word| word.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused_as_trailing_data() {
+        let dir = TempDir::new("bomb");
+        write_valid_set(&dir.0, true);
+        // The header announces the 20 images the labels expect; 200 MB of zeros
+        // follow, far more than the 15 680 payload bytes, in a file of well
+        // under a megabyte.
+        let bomb = gzip_bomb(&images_header(20), 200 << 20);
+        assert!(bomb.len() < 1 << 20, "the bomb takes {} bytes", bomb.len());
+        fs::write(dir.0.join(format!("{TRAIN_IMAGES}.gz")), bomb).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_IMAGES) && err.contains("15680 payload bytes"), "{err}");
+        assert!(err.contains("trailing data"), "{err}");
+    }
+
+    #[test]
+    fn trailing_data_is_an_error() {
+        for gz in [false, true] {
+            let dir = TempDir::new("trailing");
+            write_valid_set(&dir.0, false);
+            let mut data = idx_labels(&cyclic_labels(20));
+            data.push(0);
+            let data = if gz { gzip(&data) } else { data };
+            fs::write(dir.0.join(TRAIN_LABELS), data).unwrap();
+            let err = load_error(&dir.0);
+            assert!(err.contains(TRAIN_LABELS) && err.contains("trailing data"), "{err}");
+            assert!(err.contains("20 payload bytes"), "{err}");
+        }
+    }
+
+    #[test]
+    fn short_payload_is_reported_with_both_lengths() {
+        let mut data = idx_labels(&cyclic_labels(3));
+        data[4..8].copy_from_slice(&10u32.to_be_bytes());
+        let err = parse_labels(Path::new("short"), data.as_slice()).unwrap_err().to_string();
+        assert!(err.starts_with("short has 3 payload bytes") && err.contains("announces 10"), "{err}");
+        let err = parse_labels(Path::new("short.gz"), gzip(&data).as_slice()).unwrap_err().to_string();
+        assert!(err.starts_with("short.gz has 3 payload bytes") && err.contains("announces 10"), "{err}");
+    }
+
+    #[test]
+    fn absurd_counts_are_refused_from_the_header() {
+        for count in [u32::MAX, MAX_ITEMS as u32 + 1] {
+            // Only the header is given: a reader that went on to the payload
+            // would report it as truncated instead.
+            let err = parse_images(Path::new("huge"), images_header(count).as_slice()).unwrap_err().to_string();
+            assert_eq!(err, format!("huge announces {count} images, more than the 1000000 this reader accepts"));
+        }
+        let mut labels = idx_labels(&[]);
+        labels[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        let err = parse_labels(Path::new("huge"), gzip(&labels).as_slice()).unwrap_err().to_string();
+        assert!(err.contains("4294967295 labels"), "{err}");
+        // A count at the limit is accepted, so this header fails on its payload.
+        labels[4..8].copy_from_slice(&(MAX_ITEMS as u32).to_be_bytes());
+        let err = parse_labels(Path::new("max"), labels.as_slice()).unwrap_err().to_string();
+        assert!(err.contains("has 0 payload bytes but its header announces 1000000"), "{err}");
+
+        let dir = TempDir::new("absurd");
+        write_valid_set(&dir.0, false);
+        fs::write(dir.0.join(TEST_IMAGES), images_header(u32::MAX)).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TEST_IMAGES) && err.contains("4294967295 images"), "{err}");
+    }
+
+    #[test]
+    fn train_count_mismatch_is_an_error() {
+        let dir = TempDir::new("traincount");
+        write_valid_set(&dir.0, true);
+        fs::write(dir.0.join(format!("{TRAIN_LABELS}.gz")), gzip(&idx_labels(&cyclic_labels(21)))).unwrap();
+        let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_IMAGES) && err.contains(TRAIN_LABELS), "{err}");
+        assert!(err.contains("20 images") && err.contains("21 labels"), "{err}");
+    }
+
+    #[test]
+    fn errors_do_not_echo_bytes_of_damaged_files() {
+        let hostile = b"\x1b[2J\r\n\x07\x00\x08evil\n";
+        // A gzip header carrying a file name (flag 0x08) of control characters,
+        // followed by bytes that are not deflate data.
+        let mut named_gzip = vec![0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 0xff];
+        named_gzip.extend_from_slice(b"\x1b]0;evil\x07\n\r");
+        named_gzip.push(0);
+        named_gzip.extend_from_slice(&[0xff; 16]);
+        let damaged = [hostile.to_vec(), gzip(hostile), named_gzip, gzip(&[&images_header(7)[..], hostile].concat())];
+        for data in damaged {
+            let dir = TempDir::new("hostile");
+            write_valid_set(&dir.0, false);
+            fs::write(dir.0.join(TEST_IMAGES), data).unwrap();
+            let err = load_error(&dir.0);
+            assert!(err.contains(TEST_IMAGES), "{err}");
+            assert!(!err.chars().any(char::is_control) && !err.contains("evil"), "{err:?}");
         }
     }
 
