@@ -77,6 +77,9 @@ pub const EXPECTED_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, 
 /// refused before anything is allocated.
 pub const MAX_ITEMS: usize = 1_000_000;
 
+/// The most memory reserved for a payload before its bytes arrive.
+const INITIAL_RESERVE: usize = 16 << 20;
+
 /// The IDX magic number of an unsigned-byte, three-dimensional file (images).
 const IMAGES_MAGIC: u32 = 2051;
 /// The IDX magic number of an unsigned-byte, one-dimensional file (labels).
@@ -446,16 +449,18 @@ impl<'a> IdxReader<'a> {
     /// Reads the payload of `count` items of `item_size` bytes that follow the
     /// header, and checks that nothing follows it.
     ///
-    /// Memory is reserved for the announced payload only after `count` is
-    /// checked against [`MAX_ITEMS`], and no more than the payload and one
-    /// further byte is ever read, however long the (decompressed) file is.
+    /// `count` is checked against [`MAX_ITEMS`] before anything is read, and no
+    /// more than the payload and one further byte is ever read, however long
+    /// the (decompressed) file is. At most 16 MiB is reserved up front; the
+    /// rest grows with the bytes that actually arrive, so a short file that
+    /// announces a large payload costs no more memory than it holds.
     fn payload(mut self, count: u32, item_size: usize, kind: &'static str) -> Result<Vec<u8>, DatasetError> {
         let len = usize::try_from(count)
             .ok()
             .filter(|&items| items <= MAX_ITEMS)
             .and_then(|items| items.checked_mul(item_size))
             .ok_or_else(|| DatasetError::TooManyItems { path: self.path.to_path_buf(), count, max: MAX_ITEMS, kind })?;
-        let mut payload = Vec::with_capacity(len);
+        let mut payload = Vec::with_capacity(len.min(INITIAL_RESERVE));
         self.reader.by_ref().take(len as u64).read_to_end(&mut payload).map_err(|source| self.read_error(source))?;
         if payload.len() < len {
             return Err(DatasetError::PayloadLength {
