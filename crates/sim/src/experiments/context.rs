@@ -49,6 +49,8 @@ pub struct Report {
     pub experiment: String,
     /// (quantity, value) lines of the result table.
     pub rows: Vec<(String, String)>,
+    /// The table's numbers as numbers, under `snake_case` keys, for `summary.json`.
+    pub values: Vec<(String, f64)>,
     /// The files written.
     pub files: Vec<PathBuf>,
 }

@@ -121,6 +121,15 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
             format!("{} → {}", fmt_sci(error_before), fmt_sci(error_after)),
         ),
     ];
+    let values = vec![
+        ("apical_sq_before_target".into(), before),
+        ("apical_sq_target_onset".into(), onset),
+        ("apical_sq_target_end".into(), late),
+        ("output_error_target_onset".into(), err_on),
+        ("output_error_target_end".into(), err_late),
+        ("output_error_no_target_before".into(), error_before),
+        ("output_error_no_target_after".into(), error_after),
+    ];
     let files = vec![csv, apical_png, output_png, error_png, checkpoint];
-    Ok(Report { experiment: "fig1".into(), rows, files })
+    Ok(Report { experiment: "fig1".into(), rows, values, files })
 }

@@ -359,11 +359,17 @@ fn pm((mean, sd): (Real, Real)) -> String {
     format!("{} ± {}", fmt_sci(mean), fmt_sci(sd))
 }
 
-/// "first ± sd → last ± sd" of a column over the outcomes of a learner.
-fn start_end(outcomes: &[&Outcome], col: &str) -> String {
+/// "first ± sd → last ± sd" of a column over the outcomes of a learner; the four numbers also go
+/// into `values` as `<prefix>_<col>_{start,end}_{mean,sd}`.
+fn start_end(outcomes: &[&Outcome], col: &str, prefix: &str, values: &mut Vec<(String, Real)>) -> String {
     let j = column(col);
     let first: Vec<Real> = outcomes.iter().map(|o| o.rows[0][j]).collect();
-    format!("{} → {}", pm((stats::mean(&first), stats::sd(&first))), pm(final_stats(outcomes, j)))
+    let (start, end) = ((stats::mean(&first), stats::sd(&first)), final_stats(outcomes, j));
+    for (when, (mean, sd)) in [("start", start), ("end", end)] {
+        values.push((format!("{prefix}_{col}_{when}_mean"), mean));
+        values.push((format!("{prefix}_{col}_{when}_sd"), sd));
+    }
+    format!("{} → {}", pm(start), pm(end))
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
@@ -422,17 +428,21 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
             e.patterns as Real * e.pattern_ms / cfg.dynamics.dt
         ),
     )];
+    let mut values = vec![("patterns".to_string(), e.patterns as Real), ("seeds".to_string(), e.seeds as Real)];
     let seeds = format!("mean ± sd over {} seeds", e.seeds);
     let err = column("test_error");
     for &l in &e.learners {
         let name = l.name();
-        rows.push((format!("{name}: test error start → end ({seeds})"), start_end(&of(l), "test_error")));
+        let test_error = start_end(&of(l), "test_error", name, &mut values);
+        rows.push((format!("{name}: test error start → end ({seeds})"), test_error));
         let ratios: Vec<Real> = of(l).iter().map(|o| o.rows.last().expect("recorded")[err] / o.rows[0][err]).collect();
         rows.push((
             format!("{name}: test error end / start"),
             format!("{:.4} ± {:.4}", stats::mean(&ratios), stats::sd(&ratios)),
         ));
-        rows.push((format!("{name}: mean hidden rate start → end"), start_end(&of(l), "hidden_rate")));
+        values.push((format!("{name}_test_error_ratio_mean"), stats::mean(&ratios)));
+        let hidden_rate = start_end(&of(l), "hidden_rate", name, &mut values);
+        rows.push((format!("{name}: mean hidden rate start → end"), hidden_rate));
     }
     if e.learners.contains(&Fig2Learner::Backprop) {
         let rates: Vec<String> = backprop_rates(cfg, e.pattern_ms).iter().map(|r| format!("{r:.4}")).collect();
@@ -441,6 +451,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
     if e.learners.contains(&Fig2Learner::Microcircuit) && e.learners.contains(&Fig2Learner::Shallow) {
         let ratio = final_stats(&of(Fig2Learner::Microcircuit), err).0 / final_stats(&of(Fig2Learner::Shallow), err).0;
         rows.push(("final test error, microcircuit / shallow".into(), format!("{ratio:.3}")));
+        values.push(("final_test_error_microcircuit_over_shallow".into(), ratio));
     }
 
     let micro = of(Fig2Learner::Microcircuit);
@@ -479,13 +490,17 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
             plot.save_png(&path)?;
             files.push(path);
         }
-        rows.push(("microcircuit: ‖v_A‖² start → end".into(), start_end(&micro, "apical_sq")));
-        rows.push(("microcircuit: mismatch ‖u_2 − u^I_1‖² start → end".into(), start_end(&micro, "mismatch")));
-        rows.push(("microcircuit: mismatch ‖r_2 − r^I_1‖² start → end".into(), start_end(&micro, "rate_mismatch")));
+        let m = "microcircuit";
+        rows.push(("microcircuit: ‖v_A‖² start → end".into(), start_end(&micro, "apical_sq", m, &mut values)));
+        let mismatch = start_end(&micro, "mismatch", m, &mut values);
+        rows.push(("microcircuit: mismatch ‖u_2 − u^I_1‖² start → end".into(), mismatch));
+        let rate_mismatch = start_end(&micro, "rate_mismatch", m, &mut values);
+        rows.push(("microcircuit: mismatch ‖r_2 − r^I_1‖² start → end".into(), rate_mismatch));
         let j = column("mismatch");
         let reduction =
             micro.iter().map(|o| o.rows[0][j] / o.rows.last().expect("recorded")[j]).fold(Real::INFINITY, Real::min);
         rows.push(("microcircuit: mismatch start / end (smallest over seeds)".into(), format!("{reduction:.3}")));
+        values.push(("microcircuit_mismatch_reduction_min".into(), reduction));
         let j = column("angle_deg");
         let a0: Vec<Real> = micro.iter().map(|o| o.rows[0][j]).collect();
         let a1 = final_stats(&micro, j);
@@ -493,6 +508,9 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
             "microcircuit: angle W_2ᵀ vs B_1 start → end (°)".into(),
             format!("{:.1} ± {:.1} → {:.1} ± {:.1}", stats::mean(&a0), stats::sd(&a0), a1.0, a1.1),
         ));
+        values.push(("microcircuit_angle_deg_start_mean".into(), stats::mean(&a0)));
+        values.push(("microcircuit_angle_deg_end_mean".into(), a1.0));
+        values.push(("microcircuit_angle_deg_end_sd".into(), a1.1));
 
         let o = micro[0];
         let trace = o.trace.as_ref().expect("microcircuit traces");
@@ -517,5 +535,5 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         let cfg = cfg.with_seed(o.seed);
         files.push(save_final(&cfg, o.weights.as_ref().expect("microcircuit weights"), &ctx.out_dir)?);
     }
-    Ok(Report { experiment: "fig2".into(), rows, files })
+    Ok(Report { experiment: "fig2".into(), rows, values, files })
 }

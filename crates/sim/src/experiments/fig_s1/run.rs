@@ -83,6 +83,18 @@ pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Res
         ("‖W^PI + B‖ start → end".into(), format!("{:.3} → {:.3}", first[4], last[4])),
         ("‖W^IP − (c/d)W‖ start → end".into(), format!("{:.3} → {:.3}", first[5], last[5])),
     ];
+    let values = vec![
+        ("simulated_time_s".into(), net.time_ms() / 1000.0),
+        ("patterns".into(), e.patterns as Real),
+        ("apical_sq_start".into(), first[2]),
+        ("apical_sq_end".into(), last[2]),
+        ("mismatch_start".into(), first[3]),
+        ("mismatch_end".into(), last[3]),
+        ("dist_pi_start".into(), first[4]),
+        ("dist_pi_end".into(), last[4]),
+        ("dist_ip_start".into(), first[5]),
+        ("dist_ip_end".into(), last[5]),
+    ];
     let files = vec![csv, plot_apical, plot_mismatch, plot_lateral, checkpoint];
-    Ok(Report { experiment: "fig-s1".into(), rows, files })
+    Ok(Report { experiment: "fig-s1".into(), rows, values, files })
 }

@@ -320,6 +320,18 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
         ("test error after the last epoch".into(), pct(last[3])),
         ("wall time per epoch".into(), format!("{:.1} s", apical_numerics::stats::mean(&seconds))),
     ];
+    let values = vec![
+        ("lambda_a".into(), mixing.lambda_a),
+        ("lambda_n".into(), mixing.lambda_n),
+        ("lambda_i".into(), mixing.lambda_i),
+        ("training_images".into(), (batches * batch) as Real),
+        ("epochs".into(), e.epochs as Real),
+        ("best_epoch".into(), state.best_epoch as Real),
+        ("best_validation_error_pct".into(), best[2]),
+        ("test_error_of_best_pct".into(), best[3]),
+        ("last_test_error_pct".into(), last[3]),
+        ("wall_time_per_epoch_s".into(), apical_numerics::stats::mean(&seconds)),
+    ];
     let files = vec![csv, png, best_path, checkpoint_path];
-    Ok(Report { experiment: "mnist".into(), rows, files })
+    Ok(Report { experiment: "mnist".into(), rows, values, files })
 }
