@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
 /// Progress of a long run, shown by the command-line tool as a bar.
 pub trait Progress: Sync {
     /// A new phase with `total` units of work begins.
@@ -67,6 +70,45 @@ impl std::fmt::Display for Report {
             writeln!(f, "  {}", file.display())?;
         }
         Ok(())
+    }
+}
+
+/// What `summary.json` holds: the result table's numbers as numbers, with what identifies the run.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    /// The version of Apical that ran it.
+    pub apical_version: &'static str,
+    /// The experiment's name.
+    pub experiment: &'a str,
+    /// The run's seed.
+    pub seed: u64,
+    /// SHA-256 of the run's configuration as TOML, as stored in its checkpoint.
+    pub config_sha256: String,
+    /// The run's wall time in seconds.
+    pub wall_time_s: f64,
+    /// The table's numbers; a non-finite number is written as `null`.
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// The table as printed, (quantity, value) pairs of text.
+    pub table: &'a [(String, String)],
+    /// The files written, `summary.json` not included.
+    pub files: Vec<String>,
+}
+
+impl Report {
+    /// The run's `summary.json` for the configuration `config_toml`, seed `seed` and wall time.
+    pub fn summary_json(&self, config_toml: &str, seed: u64, wall_time_s: f64) -> String {
+        let values = self.values.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect();
+        let summary = Summary {
+            apical_version: env!("CARGO_PKG_VERSION"),
+            experiment: &self.experiment,
+            seed,
+            config_sha256: format!("{:x}", Sha256::digest(config_toml.as_bytes())),
+            wall_time_s,
+            values,
+            table: &self.rows,
+            files: self.files.iter().map(|f| f.display().to_string()).collect(),
+        };
+        serde_json::to_string_pretty(&summary).expect("a summary of strings and numbers serialises") + "\n"
     }
 }
 

@@ -18,7 +18,7 @@ pub mod probe;
 pub mod summary;
 
 pub use config::{ExperimentConfig, RunConfig};
-pub use context::{NoProgress, Progress, Report, RunContext};
+pub use context::{NoProgress, Progress, Report, RunContext, Summary};
 pub use fig_s1::FigS1Config;
 pub use fig1::Fig1Config;
 pub use fig2::{Fig2Config, Fig2Learner};
@@ -27,16 +27,26 @@ pub use mnist::run::{Misclassified, SavedModel, load_mnist};
 pub use probe::{ProbeMetrics, probe};
 
 use crate::experiments::error::SimError;
-use crate::io::files::WriteError;
+use std::time::Instant;
 
-/// Runs the experiment of a validated configuration.
+use crate::io::files::{WriteError, write_atomic};
+
+/// Runs the experiment of a validated configuration and writes its `summary.json` beside the
+/// other files, which the report lists last.
 pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     cfg.validate()?;
     std::fs::create_dir_all(&ctx.out_dir).map_err(|source| WriteError { path: ctx.out_dir.clone(), source })?;
-    match &cfg.experiment {
+    let started = Instant::now();
+    let mut report = match &cfg.experiment {
         ExperimentConfig::FigS1(e) => fig_s1::run::run(cfg, e, ctx),
         ExperimentConfig::Fig1(e) => fig1::run::run(cfg, e, ctx),
         ExperimentConfig::Fig2(e) => fig2::run::run(cfg, e, ctx),
         ExperimentConfig::Mnist(e) => mnist::run::run(cfg, e, ctx),
-    }
+    }?;
+    let config =
+        toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;
+    let path = ctx.file("summary.json");
+    write_atomic(&path, report.summary_json(&config, cfg.seed, started.elapsed().as_secs_f64()).as_bytes())?;
+    report.files.push(path);
+    Ok(report)
 }

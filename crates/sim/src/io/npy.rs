@@ -48,7 +48,7 @@ use apical_numerics::Matrix;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZIP64_BYTES_THR, ZipArchive, ZipWriter};
 
-use crate::files::write_atomic;
+use crate::io::files::write_atomic;
 
 /// The first six bytes of every NPY file.
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
