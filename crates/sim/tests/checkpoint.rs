@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use apical_numerics::Matrix;
 use apical_sim::checkpoint::Checkpoint;
 use apical_sim::experiments::{NoProgress, RunContext, run};
 use apical_sim::io::codec;
@@ -205,5 +206,77 @@ fn a_truncated_checkpoint_is_refused_in_plain_words() {
     longer.extend_from_slice(b"tail");
     let line = refusal(&path, &longer);
     assert!(line.ends_with("4 unexpected bytes follow the end the header announces"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stored_configuration_is_validated_like_a_configuration_file() {
+    let dir = scratch("config");
+    let (checkpoint, cfg) = Checkpoint::load(&fixture("checkpoint.bin")).unwrap();
+    let path = dir.join("bad-config.bin");
+    let save = |config: String| Checkpoint { config, ..checkpoint.clone() }.save(&path).unwrap();
+
+    let mut empty = cfg.clone();
+    empty.network.sizes = vec![];
+    save(toml::to_string(&empty).unwrap());
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(
+        line.ends_with(
+            "its stored configuration is invalid: network.sizes: needs at least an input and an output layer"
+        ),
+        "{line}"
+    );
+
+    let mut negative = cfg.clone();
+    negative.dynamics.dt = -0.1;
+    save(toml::to_string(&negative).unwrap());
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.contains("dynamics.dt: must be a positive number, got -0.1"), "{line}");
+
+    // Text from the file reaches the message without its control characters.
+    let escape = format!("\"\\u001b]0;title\\u0007\\u001b[2J\\n\" = 1\n{}", checkpoint.config);
+    save(escape);
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.contains("its stored configuration does not parse, line 1, column 1: "), "{line}");
+    let neuron = checkpoint.config.replace("neuron = \"dendritic\"", "neuron = \"\\u001b[31mred\\r\\nerror: forged\"");
+    assert_ne!(neuron, checkpoint.config);
+    save(neuron);
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.contains("its stored configuration is invalid: network.neuron: "), "{line}");
+    let broken = format!("{}\n[network\u{1b}[2J", checkpoint.config);
+    save(broken);
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.contains("its stored configuration does not parse, line "), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn weights_that_do_not_fit_are_refused_without_a_panic() {
+    let dir = scratch("weights");
+    let (checkpoint, _) = Checkpoint::load(&fixture("checkpoint.bin")).unwrap();
+    let path = dir.join("weights.bin");
+
+    let mut missing = checkpoint.clone();
+    missing.weights.ip.clear();
+    missing.save(&path).unwrap();
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.ends_with("0 w_ip matrices for a network that needs 1"), "{line}");
+
+    let mut trace = checkpoint.clone();
+    trace.weights.down[0].trace = Matrix::zeros(2, 2);
+    trace.save(&path).unwrap();
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    assert!(line.contains("w_down_1 (trace) is (2, 2) but the network needs (3, 2)"), "{line}");
+
+    // A matrix whose values do not fill its shape can only come from a forged file: bincode
+    // encodes a matrix as its row count, column count and values.
+    let (rows, cols) = checkpoint.weights.up[0].w.shape();
+    let short = codec::encode(&(rows, cols, vec![0.5f64; rows * cols - 1]));
+    let mut forged = checkpoint.clone();
+    forged.weights.up[0].w = codec::decode(&short, &path, "matrix").unwrap();
+    forged.save(&path).unwrap();
+    let line = refusal(&path, &std::fs::read(&path).unwrap());
+    let want = format!("weight matrix w_up_1 holds {} values for {rows}×{cols}", rows * cols - 1);
+    assert!(line.ends_with(&want), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
