@@ -1,5 +1,9 @@
 //! What a run saves: its configuration and learned state, kept apart, in the checkpoint file
 //! format of `io::codec`.
+//!
+//! Loading trusts nothing in the file: the stored configuration is parsed and validated as a
+//! configuration file is, and every weight matrix and trace is checked against the shapes that
+//! configuration needs, so that the engines never meet a checkpoint they cannot run.
 
 use std::path::{Path, PathBuf};
 
@@ -28,36 +32,70 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Reads a checkpoint and checks that its weights fit its configuration.
+    /// Reads a checkpoint, parses and validates its configuration as a configuration file is,
+    /// and checks that its weights fit that configuration.
     pub fn load(path: &Path) -> Result<(Checkpoint, RunConfig), CheckpointError> {
         let checkpoint: Checkpoint = codec::read_file(path, "checkpoint")?;
-        let config: RunConfig = toml::from_str(&checkpoint.config).map_err(|e| CheckpointError::Invalid {
-            path: path.display().to_string(),
-            problem: format!("stored configuration: {e}"),
+        let invalid = |problem: String| CheckpointError::Invalid { path: codec::shown(path), problem };
+        let config: RunConfig = toml::from_str(&checkpoint.config).map_err(|e| {
+            let place = e.span().map(|span| place(&checkpoint.config, span.start)).unwrap_or_default();
+            invalid(format!("its stored configuration does not parse{place}: {}", codec::printable(e.message().trim())))
+        })?;
+        config.validate().map_err(|e| {
+            let (field, problem) = (codec::printable(&e.field), codec::printable(&e.problem));
+            invalid(format!("its stored configuration is invalid: {field}: {problem}"))
         })?;
         let shape = Shape { sizes: config.network.sizes.clone(), bias: config.network.bias };
         checkpoint.check_shapes(&shape, path)?;
         Ok((checkpoint, config))
     }
 
-    /// Checks every weight matrix against the shapes a network needs.
+    /// Checks every weight matrix and trace against the shapes a network needs, and that each
+    /// holds as many values as its shape says.
+    ///
+    /// # Panics
+    ///
+    /// If `shape` has no layers; a validated configuration has at least two.
     pub fn check_shapes(&self, shape: &Shape, path: &Path) -> Result<(), CheckpointError> {
-        let expected = shape.named_shapes();
-        let found = self.weights.named();
-        if expected.len() != found.len() {
-            return Err(CheckpointError::Invalid {
-                path: path.display().to_string(),
-                problem: format!("{} weight matrices for a network that needs {}", found.len(), expected.len()),
-            });
+        let invalid = |problem: String| CheckpointError::Invalid { path: codec::shown(path), problem };
+        let w = &self.weights;
+        let depth = shape.depth();
+        for (kind, found, needed) in [
+            ("w_up", w.up.len(), depth),
+            ("w_down", w.down.len(), depth - 1),
+            ("w_ip", w.ip.len(), depth - 1),
+            ("w_pi", w.pi.len(), depth - 1),
+        ] {
+            if found != needed {
+                return Err(invalid(format!("{found} {kind} matrices for a network that needs {needed}")));
+            }
         }
-        for ((name, want), (_, m)) in expected.into_iter().zip(found) {
-            if m.shape() != want {
-                let path = path.display().to_string();
-                return Err(CheckpointError::Shape { path, name, expected: want, found: m.shape() });
+        // The same order as `Shape::named_shapes`: bottom-up first, then the three kinds of
+        // each hidden layer.
+        let synapses = w.up.iter().chain((0..w.down.len()).flat_map(|i| [&w.down[i], &w.ip[i], &w.pi[i]]));
+        for ((name, expected), s) in shape.named_shapes().into_iter().zip(synapses) {
+            for (label, m) in [(name.clone(), &s.w), (format!("{name} (trace)"), &s.trace)] {
+                if m.shape() != expected {
+                    let path = codec::shown(path);
+                    return Err(CheckpointError::Shape { path, name: label, expected, found: m.shape() });
+                }
+                if expected.0.checked_mul(expected.1) != Some(m.as_slice().len()) {
+                    let (rows, cols) = expected;
+                    let values = m.as_slice().len();
+                    return Err(invalid(format!("weight matrix {label} holds {values} values for {rows}×{cols}")));
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Where byte `offset` of `text` lies, as `, line L, column C`.
+fn place(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(", line {line}, column {column}")
 }
 
 /// Saves a run's final checkpoint with no resume payload and returns its path.
