@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
 use apical::numerics::stats::{PairedErrors, mean, sd};
+use apical::sim::SimError;
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
 use apical::sim::experiments::{self, NoProgress, Progress, RunContext, SavedModel};
@@ -41,6 +42,7 @@ enum Command {
     /// List the presets.
     Presets,
     /// Download a data set.
+    #[command(arg_required_else_help = false)]
     Data {
         #[command(subcommand)]
         command: DataCommand,
@@ -110,8 +112,8 @@ struct RunArgs {
     /// The output folder [default: out/<experiment name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Override the configuration's seed.
-    #[arg(long)]
+    /// Override the configuration's seed (a non-negative integer).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: Option<u64>,
     /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
     #[arg(long)]
@@ -120,28 +122,51 @@ struct RunArgs {
     #[arg(long)]
     resume: bool,
     /// Run several seeds in parallel, each into <OUT>/seed-<n>/: a range `A..B` (B excluded) or
-    /// a comma-separated list. Every run draws from its own random streams, so its results are
-    /// those of `--seed n`.
-    #[arg(long, conflicts_with = "seed", value_parser = parse_seeds)]
+    /// a comma-separated list, at most 10000 runs. Every run draws from its own random streams,
+    /// so its results are those of `--seed n`.
+    #[arg(long, conflicts_with = "seed", allow_hyphen_values = true, value_parser = parse_seeds)]
     seeds: Option<Seeds>,
-    /// The number of worker threads [default: one per CPU].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// The number of worker threads, at most 1024 [default: one per CPU].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
     threads: Option<u16>,
+}
+
+/// The most runs one `--seeds` may start.
+const MAX_SEED_RUNS: u64 = 10_000;
+
+/// The most worker threads `--threads` may start: far more than any machine's cores, and few
+/// enough to start in an instant.
+const MAX_THREADS: i64 = 1024;
+
+/// Parses one seed: a non-negative integer that fits in 64 bits.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| format!("seeds are non-negative integers up to {}, got '{text}'", u64::MAX))
 }
 
 /// The seeds of `--seeds`, distinct and in the order given.
 #[derive(Debug, Clone)]
 struct Seeds(Vec<u64>);
 
-/// Parses `A..B` (B excluded) or `a,b,c` into distinct seeds.
+/// Parses `A..B` (B excluded) or `a,b,c` into at most [`MAX_SEED_RUNS`] distinct seeds.
 fn parse_seeds(text: &str) -> Result<Seeds, String> {
     let bad = || format!("'{text}' is not a range like 0..8 or a list like 1,4,7 of distinct seeds");
+    let too_many = |n: u64| format!("'{text}' names {n} runs; --seeds runs at most {MAX_SEED_RUNS}");
     let seeds: Vec<u64> = match text.split_once("..") {
         Some((a, b)) => {
-            let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            let (a, b) = (parse_seed(a)?, parse_seed(b)?);
+            let n = b.saturating_sub(a);
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
             (a..b).collect()
         }
-        None => text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?,
+        None => {
+            let n = text.split(',').count() as u64;
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
+            text.split(',').map(parse_seed).collect::<Result<_, _>>()?
+        }
     };
     let mut sorted = seeds.clone();
     sorted.sort_unstable();
@@ -204,13 +229,22 @@ fn run(args: RunArgs) -> Result<()> {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let progress = Bar(bar);
-    eprintln!("running {} (seed {}) into {}", cfg.experiment.name(), cfg.seed, out_dir.display());
+    eprintln!("running {} (seed {}) into {}", printable(&name), cfg.seed, printable(&out_dir.display().to_string()));
     let started = std::time::Instant::now();
     let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
-    let report = pool.install(|| experiments::run(&cfg, &ctx))?;
+    let report = pool.install(|| experiments::run(&cfg, &ctx)).map_err(|e| run_error(e, &cfg))?;
     print!("{report}");
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The error of a failed run, with the configuration field it concerns where the message does not
+/// name it.
+fn run_error(e: SimError, cfg: &RunConfig) -> anyhow::Error {
+    match (&e, &cfg.init.weights) {
+        (SimError::WeightFile(_), Some(_)) => anyhow::Error::from(e).context("init.weights"),
+        _ => e.into(),
+    }
 }
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
@@ -233,14 +267,14 @@ fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<Pa
             cfg.seed = seed;
             let out_dir = out_dir.join(format!("seed-{seed}"));
             let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &NoProgress };
-            experiments::run(&cfg, &ctx)
+            experiments::run(&cfg, &ctx).map_err(|e| run_error(e, &cfg))
         })
         .collect();
     let mut first_error = None;
     for (seed, result) in seeds.iter().zip(results) {
         match result {
             Ok(report) => print!("seed {seed}: {report}"),
-            Err(e) => first_error = first_error.or(Some(anyhow::Error::from(e).context(format!("seed {seed}")))),
+            Err(e) => first_error = first_error.or(Some(e.context(format!("seed {seed}")))),
         }
     }
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
@@ -372,10 +406,12 @@ fn main_inner() -> Result<()> {
         Ok(cli) => cli,
         // Help and version go to standard output as usual.
         Err(e) if !e.use_stderr() => e.exit(),
-        // A usage error is one line, like every other error.
+        // A usage error is one line, like every other error: the first paragraph of clap's message
+        // (the error and the arguments it names), without the usage and the hints below it.
         Err(e) => {
             let text = e.render().to_string();
-            bail!("{}", text.lines().next().unwrap_or_default().trim_start_matches("error: "))
+            let first: Vec<&str> = text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+            bail!("{}", first.join(" ").trim_start_matches("error: "))
         }
     };
     match cli.command {
@@ -431,7 +467,21 @@ fn one_line(e: &anyhow::Error) -> String {
             line = format!("{line}: {cause}");
         }
     }
-    line.replace('\n', " ")
+    printable(&line)
+}
+
+/// `text` made safe for a terminal: line breaks and tabs become spaces and every other control
+/// character (such as the escape that starts a terminal command) is shown escaped, as `\u{1b}`.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn main() -> ExitCode {
