@@ -1,10 +1,11 @@
 //! The `apical` command-line tool.
 
 mod fetch;
+mod outdir;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
@@ -12,11 +13,12 @@ use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::SimError;
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
-use apical::sim::experiments::{self, NoProgress, Progress, RunContext, SavedModel};
+use apical::sim::experiments::{self, RunContext, SavedModel};
 use apical::sim::presets::PRESETS;
 use apical::sim::summary::Curves;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use outdir::OutDir;
+use progress::Display;
 use rayon::prelude::*;
 
 /// Apical: dendritic cortical microcircuits that approximate backpropagation.
@@ -129,6 +131,9 @@ struct RunArgs {
     /// The number of worker threads, at most 1024 [default: one per CPU].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
     threads: Option<u16>,
+    /// Show no progress (results and errors are still printed).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// The most runs one `--seeds` may start.
@@ -177,24 +182,6 @@ fn parse_seeds(text: &str) -> Result<Seeds, String> {
     Ok(Seeds(seeds))
 }
 
-/// Progress shown as a bar on a terminal, and not at all otherwise.
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn start(&self, label: &str, total: u64) {
-        self.0.reset();
-        self.0.set_length(total);
-        self.0.set_position(0);
-        self.0.set_message(label.to_string());
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
-}
-
 /// The data folder: `--data` if given, else a non-empty `APICAL_DATA_DIR`.
 fn data_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os("APICAL_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
@@ -215,27 +202,46 @@ fn run(args: RunArgs) -> Result<()> {
     cfg.validate()?;
     let out_dir = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let data_dir = data_dir(args.data);
+    let display = Display::new(args.quiet);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map_or(0, usize::from))
         .build()
         .context("cannot start the worker threads")?;
-    if let Some(Seeds(seeds)) = &args.seeds {
-        return pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume));
+    let Some(Seeds(seeds)) = &args.seeds else {
+        let out = OutDir::claim(&out_dir, &[])?;
+        if !display.is_quiet() {
+            eprintln!(
+                "running {} (seed {}) into {}",
+                printable(&name),
+                cfg.seed,
+                printable(&out_dir.display().to_string())
+            );
+        }
+        let started = std::time::Instant::now();
+        let progress = display.run(None);
+        let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
+        let result = pool.install(|| experiments::run(&cfg, &ctx));
+        drop(progress);
+        out.release(result.is_err());
+        print!("{}", result.map_err(|e| run_error(e, &cfg))?);
+        println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    };
+    let folders: Vec<PathBuf> = seeds.iter().map(|seed| PathBuf::from(format!("seed-{seed}"))).collect();
+    let out = OutDir::claim(&out_dir, &folders)?;
+    if !display.is_quiet() {
+        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        eprintln!(
+            "running {} for seeds {} on {} threads into {}",
+            printable(&name),
+            list.join(", "),
+            pool.current_num_threads(),
+            printable(&out_dir.join("seed-<n>").display().to_string())
+        );
     }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let progress = Bar(bar);
-    eprintln!("running {} (seed {}) into {}", printable(&name), cfg.seed, printable(&out_dir.display().to_string()));
-    let started = std::time::Instant::now();
-    let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
-    let report = pool.install(|| experiments::run(&cfg, &ctx)).map_err(|e| run_error(e, &cfg))?;
-    print!("{report}");
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let result = pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume, &display));
+    out.release(result.is_err());
+    result
 }
 
 /// The error of a failed run, with the configuration field it concerns where the message does not
@@ -249,16 +255,16 @@ fn run_error(e: SimError, cfg: &RunConfig) -> anyhow::Error {
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
 /// `<out_dir>/seed-<n>/`, and prints the reports in the order of the seeds. Runs share nothing,
-/// so each gives what `--seed n` gives alone.
-fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<PathBuf>, resume: bool) -> Result<()> {
-    let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
-    eprintln!(
-        "running {} for seeds {} on {} threads into {}",
-        cfg.experiment.name(),
-        list.join(", "),
-        rayon::current_num_threads(),
-        out_dir.join("seed-<n>").display()
-    );
+/// so each gives what `--seed n` gives alone. The folders of failed runs are removed if they are
+/// empty.
+fn run_seeds(
+    cfg: &RunConfig,
+    seeds: &[u64],
+    out_dir: &Path,
+    data_dir: Option<PathBuf>,
+    resume: bool,
+    display: &Display,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let results: Vec<_> = seeds
         .par_iter()
@@ -266,8 +272,14 @@ fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<Pa
             let mut cfg = cfg.clone();
             cfg.seed = seed;
             let out_dir = out_dir.join(format!("seed-{seed}"));
-            let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &NoProgress };
-            experiments::run(&cfg, &ctx).map_err(|e| run_error(e, &cfg))
+            let created = outdir::missing_top(&out_dir);
+            let progress = display.run(Some(format!("seed {seed}")));
+            let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &progress };
+            let result = experiments::run(&cfg, &ctx).map_err(|e| run_error(e, &cfg));
+            if let (Err(_), Some(top)) = (&result, created) {
+                outdir::remove_empty_up_to(&ctx.out_dir, &top);
+            }
+            result
         })
         .collect();
     let mut first_error = None;
@@ -424,6 +436,7 @@ fn main_inner() -> Result<()> {
             resume: false,
             seeds: None,
             threads: None,
+            quiet: false,
         }),
         Some(Command::Run(args)) => run(args),
         Some(Command::Config { preset: name }) => {

@@ -190,6 +190,7 @@ fn a_missing_weight_file_names_the_field() {
     std::fs::write(dir.join("absent.toml"), toml).unwrap();
     let line = failure(&["run", "absent.toml", "--out", "w"], &dir);
     assert!(line.starts_with("error: init.weights: ") && line.contains("absent.npz"), "{line}");
+    assert!(!dir.join("w").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
