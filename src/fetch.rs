@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
+use crate::outdir::{missing_top, remove_empty_up_to};
+
 /// The public mirrors tried in turn, each a folder holding `<name>.gz`.
 pub const MNIST_MIRRORS: &[&str] =
     &["https://ossci-datasets.s3.amazonaws.com/mnist", "https://storage.googleapis.com/cvdf-datasets/mnist"];
@@ -38,9 +40,22 @@ fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>> {
 }
 
 /// Downloads every missing or damaged MNIST file into `<to>/mnist/`, trying `mirrors` in turn.
+/// When that fails, the folders it created are removed again if they are empty.
 pub fn fetch_mnist(to: &Path, mirrors: &[String]) -> Result<()> {
     let dir = to.join("mnist");
+    let created = missing_top(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = fetch_into(&dir, mirrors);
+    if let (Err(_), Some(top)) = (&result, created) {
+        remove_empty_up_to(&dir, &top);
+    }
+    result?;
+    println!("MNIST is ready: pass --data {} or set APICAL_DATA_DIR={}", to.display(), to.display());
+    Ok(())
+}
+
+/// Downloads every missing or damaged MNIST file into the existing folder `dir`.
+fn fetch_into(dir: &Path, mirrors: &[String]) -> Result<()> {
     let agent: ureq::Agent =
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(600))).build().into();
     for (name, expected) in MNIST_FILES {
@@ -74,6 +89,5 @@ pub fn fetch_mnist(to: &Path, mirrors: &[String]) -> Result<()> {
             bail!("could not fetch {name}.gz from any mirror: {}", failures.join("; "));
         }
     }
-    println!("MNIST is ready: pass --data {} or set APICAL_DATA_DIR={}", to.display(), to.display());
     Ok(())
 }

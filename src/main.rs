@@ -1,21 +1,24 @@
 //! The `apical` command-line tool.
 
 mod fetch;
+mod outdir;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
 use apical::numerics::stats::{PairedErrors, mean, sd};
+use apical::sim::SimError;
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
-use apical::sim::experiments::{self, NoProgress, Progress, RunContext, SavedModel};
+use apical::sim::experiments::{self, RunContext, SavedModel};
 use apical::sim::presets::PRESETS;
 use apical::sim::summary::Curves;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use outdir::OutDir;
+use progress::Display;
 use rayon::prelude::*;
 
 /// Apical: dendritic cortical microcircuits that approximate backpropagation.
@@ -41,6 +44,7 @@ enum Command {
     /// List the presets.
     Presets,
     /// Download a data set.
+    #[command(arg_required_else_help = false)]
     Data {
         #[command(subcommand)]
         command: DataCommand,
@@ -110,8 +114,8 @@ struct RunArgs {
     /// The output folder [default: out/<experiment name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Override the configuration's seed.
-    #[arg(long)]
+    /// Override the configuration's seed (a non-negative integer).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: Option<u64>,
     /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
     #[arg(long)]
@@ -120,28 +124,54 @@ struct RunArgs {
     #[arg(long)]
     resume: bool,
     /// Run several seeds in parallel, each into <OUT>/seed-<n>/: a range `A..B` (B excluded) or
-    /// a comma-separated list. Every run draws from its own random streams, so its results are
-    /// those of `--seed n`.
-    #[arg(long, conflicts_with = "seed", value_parser = parse_seeds)]
+    /// a comma-separated list, at most 10000 runs. Every run draws from its own random streams,
+    /// so its results are those of `--seed n`.
+    #[arg(long, conflicts_with = "seed", allow_hyphen_values = true, value_parser = parse_seeds)]
     seeds: Option<Seeds>,
-    /// The number of worker threads [default: one per CPU].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// The number of worker threads, at most 1024 [default: one per CPU].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
     threads: Option<u16>,
+    /// Show no progress (results and errors are still printed).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The most runs one `--seeds` may start.
+const MAX_SEED_RUNS: u64 = 10_000;
+
+/// The most worker threads `--threads` may start: far more than any machine's cores, and few
+/// enough to start in an instant.
+const MAX_THREADS: i64 = 1024;
+
+/// Parses one seed: a non-negative integer that fits in 64 bits.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| format!("seeds are non-negative integers up to {}, got '{text}'", u64::MAX))
 }
 
 /// The seeds of `--seeds`, distinct and in the order given.
 #[derive(Debug, Clone)]
 struct Seeds(Vec<u64>);
 
-/// Parses `A..B` (B excluded) or `a,b,c` into distinct seeds.
+/// Parses `A..B` (B excluded) or `a,b,c` into at most [`MAX_SEED_RUNS`] distinct seeds.
 fn parse_seeds(text: &str) -> Result<Seeds, String> {
     let bad = || format!("'{text}' is not a range like 0..8 or a list like 1,4,7 of distinct seeds");
+    let too_many = |n: u64| format!("'{text}' names {n} runs; --seeds runs at most {MAX_SEED_RUNS}");
     let seeds: Vec<u64> = match text.split_once("..") {
         Some((a, b)) => {
-            let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            let (a, b) = (parse_seed(a)?, parse_seed(b)?);
+            let n = b.saturating_sub(a);
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
             (a..b).collect()
         }
-        None => text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?,
+        None => {
+            let n = text.split(',').count() as u64;
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
+            text.split(',').map(parse_seed).collect::<Result<_, _>>()?
+        }
     };
     let mut sorted = seeds.clone();
     sorted.sort_unstable();
@@ -150,24 +180,6 @@ fn parse_seeds(text: &str) -> Result<Seeds, String> {
         return Err(bad());
     }
     Ok(Seeds(seeds))
-}
-
-/// Progress shown as a bar on a terminal, and not at all otherwise.
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn start(&self, label: &str, total: u64) {
-        self.0.reset();
-        self.0.set_length(total);
-        self.0.set_position(0);
-        self.0.set_message(label.to_string());
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
 }
 
 /// The data folder: `--data` if given, else a non-empty `APICAL_DATA_DIR`.
@@ -190,41 +202,69 @@ fn run(args: RunArgs) -> Result<()> {
     cfg.validate()?;
     let out_dir = args.out.unwrap_or_else(|| PathBuf::from("out").join(&name));
     let data_dir = data_dir(args.data);
+    let display = Display::new(args.quiet);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map_or(0, usize::from))
         .build()
         .context("cannot start the worker threads")?;
-    if let Some(Seeds(seeds)) = &args.seeds {
-        return pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume));
+    let Some(Seeds(seeds)) = &args.seeds else {
+        let out = OutDir::claim(&out_dir, &[])?;
+        if !display.is_quiet() {
+            eprintln!(
+                "running {} (seed {}) into {}",
+                printable(&name),
+                cfg.seed,
+                printable(&out_dir.display().to_string())
+            );
+        }
+        let started = std::time::Instant::now();
+        let progress = display.run(None);
+        let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
+        let result = pool.install(|| experiments::run(&cfg, &ctx));
+        drop(progress);
+        out.release(result.is_err());
+        print!("{}", result.map_err(|e| run_error(e, &cfg))?);
+        println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    };
+    let folders: Vec<PathBuf> = seeds.iter().map(|seed| PathBuf::from(format!("seed-{seed}"))).collect();
+    let out = OutDir::claim(&out_dir, &folders)?;
+    if !display.is_quiet() {
+        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        eprintln!(
+            "running {} for seeds {} on {} threads into {}",
+            printable(&name),
+            list.join(", "),
+            pool.current_num_threads(),
+            printable(&out_dir.join("seed-<n>").display().to_string())
+        );
     }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let progress = Bar(bar);
-    eprintln!("running {} (seed {}) into {}", cfg.experiment.name(), cfg.seed, out_dir.display());
-    let started = std::time::Instant::now();
-    let ctx = RunContext { out_dir, data_dir, resume: args.resume, progress: &progress };
-    let report = pool.install(|| experiments::run(&cfg, &ctx))?;
-    print!("{report}");
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let result = pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume, &display));
+    out.release(result.is_err());
+    result
+}
+
+/// The error of a failed run, with the configuration field it concerns where the message does not
+/// name it.
+fn run_error(e: SimError, cfg: &RunConfig) -> anyhow::Error {
+    match (&e, &cfg.init.weights) {
+        (SimError::WeightFile(_), Some(_)) => anyhow::Error::from(e).context("init.weights"),
+        _ => e.into(),
+    }
 }
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
 /// `<out_dir>/seed-<n>/`, and prints the reports in the order of the seeds. Runs share nothing,
-/// so each gives what `--seed n` gives alone.
-fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<PathBuf>, resume: bool) -> Result<()> {
-    let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
-    eprintln!(
-        "running {} for seeds {} on {} threads into {}",
-        cfg.experiment.name(),
-        list.join(", "),
-        rayon::current_num_threads(),
-        out_dir.join("seed-<n>").display()
-    );
+/// so each gives what `--seed n` gives alone. The folders of failed runs are removed if they are
+/// empty.
+fn run_seeds(
+    cfg: &RunConfig,
+    seeds: &[u64],
+    out_dir: &Path,
+    data_dir: Option<PathBuf>,
+    resume: bool,
+    display: &Display,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let results: Vec<_> = seeds
         .par_iter()
@@ -232,15 +272,21 @@ fn run_seeds(cfg: &RunConfig, seeds: &[u64], out_dir: &Path, data_dir: Option<Pa
             let mut cfg = cfg.clone();
             cfg.seed = seed;
             let out_dir = out_dir.join(format!("seed-{seed}"));
-            let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &NoProgress };
-            experiments::run(&cfg, &ctx)
+            let created = outdir::missing_top(&out_dir);
+            let progress = display.run(Some(format!("seed {seed}")));
+            let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &progress };
+            let result = experiments::run(&cfg, &ctx).map_err(|e| run_error(e, &cfg));
+            if let (Err(_), Some(top)) = (&result, created) {
+                outdir::remove_empty_up_to(&ctx.out_dir, &top);
+            }
+            result
         })
         .collect();
     let mut first_error = None;
     for (seed, result) in seeds.iter().zip(results) {
         match result {
             Ok(report) => print!("seed {seed}: {report}"),
-            Err(e) => first_error = first_error.or(Some(anyhow::Error::from(e).context(format!("seed {seed}")))),
+            Err(e) => first_error = first_error.or(Some(e.context(format!("seed {seed}")))),
         }
     }
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
@@ -372,10 +418,12 @@ fn main_inner() -> Result<()> {
         Ok(cli) => cli,
         // Help and version go to standard output as usual.
         Err(e) if !e.use_stderr() => e.exit(),
-        // A usage error is one line, like every other error.
+        // A usage error is one line, like every other error: the first paragraph of clap's message
+        // (the error and the arguments it names), without the usage and the hints below it.
         Err(e) => {
             let text = e.render().to_string();
-            bail!("{}", text.lines().next().unwrap_or_default().trim_start_matches("error: "))
+            let first: Vec<&str> = text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+            bail!("{}", first.join(" ").trim_start_matches("error: "))
         }
     };
     match cli.command {
@@ -388,6 +436,7 @@ fn main_inner() -> Result<()> {
             resume: false,
             seeds: None,
             threads: None,
+            quiet: false,
         }),
         Some(Command::Run(args)) => run(args),
         Some(Command::Config { preset: name }) => {
@@ -431,7 +480,21 @@ fn one_line(e: &anyhow::Error) -> String {
             line = format!("{line}: {cause}");
         }
     }
-    line.replace('\n', " ")
+    printable(&line)
+}
+
+/// `text` made safe for a terminal: line breaks and tabs become spaces and every other control
+/// character (such as the escape that starts a terminal command) is shown escaped, as `\u{1b}`.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn main() -> ExitCode {

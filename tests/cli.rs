@@ -26,6 +26,8 @@ fn default_run_writes_table_metrics_plots_and_checkpoint() {
     let dir = temp_dir("default");
     let out = apical(&[], &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("running quick (seed 0) into out/quick\n"), "{stderr}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("fig-s1 results") && stdout.contains("‖v_A‖² reduction"), "{stdout}");
     let run = dir.join("out/quick");
@@ -137,6 +139,58 @@ fn bad_input_gives_one_clear_error_line() {
     assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
     let line = failure(&["run", "malformed.toml"], &dir);
     assert!(line.starts_with("error: malformed.toml:4:11: "), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn out_of_range_arguments_are_refused_with_one_line() {
+    let dir = temp_dir("bounds");
+    let cases = [
+        (vec!["run", "--seed", "-1"], "seeds are non-negative integers"),
+        (vec!["run", "--seeds", "-1..3"], "seeds are non-negative integers"),
+        (vec!["run", "--seeds", "0..1000000000000"], "names 1000000000000 runs; --seeds runs at most 10000"),
+        (
+            vec!["run", "--seeds", "0..18446744073709551616"],
+            "seeds are non-negative integers up to 18446744073709551615",
+        ),
+        (vec!["run", "--threads", "100000"], "100000 is not in 1..=1024"),
+        (vec!["run", "--threads", "1025"], "1025 is not in 1..=1024"),
+        (vec!["data"], "'apical data' requires a subcommand"),
+        (vec!["config"], "required arguments were not provided: --preset <PRESET>"),
+    ];
+    for (args, expected) in cases {
+        let line = failure(&args, &dir);
+        assert!(line.contains(expected), "{args:?}: {line}");
+    }
+    // The largest values allowed pass the command line (and the preset's name is then refused).
+    let line = failure(&["run", "--preset", "none", "--seeds", "0..10000", "--threads", "1024"], &dir);
+    assert!(line.contains("unknown preset 'none'"), "{line}");
+    let line = failure(&["run", "--preset", "none", "--seed", "18446744073709551615"], &dir);
+    assert!(line.contains("unknown preset 'none'"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let dir = temp_dir("control");
+    let name = "evil\u{1b}]0;title\u{7}\nline.toml";
+    std::fs::write(dir.join(name), "seed = 0\n[network]\nsizes = \"\u{1b}[31m\"\n").unwrap();
+    for args in [vec!["run", name], vec!["run", "--preset", "\u{1b}[2J"], vec!["summary", name]] {
+        let line = failure(&args, &dir);
+        assert!(!line.chars().any(char::is_control), "{args:?}: {line:?}");
+        assert!(line.contains("\\u{1b}"), "{args:?}: {line}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_weight_file_names_the_field() {
+    let dir = temp_dir("weights");
+    let toml = preset_toml("quick", &dir).replace("[init]\n", "[init]\nweights = \"absent.npz\"\n");
+    std::fs::write(dir.join("absent.toml"), toml).unwrap();
+    let line = failure(&["run", "absent.toml", "--out", "w"], &dir);
+    assert!(line.starts_with("error: init.weights: ") && line.contains("absent.npz"), "{line}");
+    assert!(!dir.join("w").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
