@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use apical_sim::files::temporary_owner;
+
 use crate::printable;
 
 /// The name of the lock file in an output folder.
@@ -196,17 +198,6 @@ fn same_file(_file: &File, path: &Path) -> bool {
     path.exists()
 }
 
-/// The process id in the name of a temporary file written by `apical_sim::files::write_atomic`,
-/// `.<name>.<pid>.tmp`.
-fn temporary_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (stem, pid) = rest.rsplit_once('.')?;
-    if stem.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    pid.parse().ok()
-}
-
 /// Whether process `pid` is alive. On Linux `/proc` says; elsewhere no process is taken to be
 /// alive, and the lock of the folder alone keeps other runs' files safe.
 fn alive(pid: u32) -> bool {
@@ -219,7 +210,7 @@ fn remove_stale_temporaries(dir: &Path) -> usize {
     entries
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|entry| entry.file_name().to_str().and_then(temporary_pid).is_some_and(|pid| !alive(pid)))
+        .filter(|entry| entry.file_name().to_str().and_then(temporary_owner).is_some_and(|pid| !alive(pid)))
         .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
         .count()
 }
@@ -227,15 +218,6 @@ fn remove_stale_temporaries(dir: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temporary_names_are_recognised_exactly() {
-        assert_eq!(temporary_pid(".checkpoint.bin.4242.tmp"), Some(4242));
-        assert_eq!(temporary_pid(".metrics.csv.7.tmp"), Some(7));
-        for name in ["checkpoint.bin.4242.tmp", ".4242.tmp", ".a.b.tmp", ".a.42.tmp.bak", ".a.-4.tmp", ".a..tmp"] {
-            assert_eq!(temporary_pid(name), None, "{name}");
-        }
-    }
 
     #[test]
     fn only_created_empty_folders_are_removed() {

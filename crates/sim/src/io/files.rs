@@ -17,8 +17,7 @@ pub struct WriteError {
 /// `path`, so that readers see either the old or the new content, never a mixture.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let err = |source| WriteError { path: path.to_path_buf(), source };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temporary_path(path);
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -29,6 +28,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// The temporary file [`write_atomic`] writes before renaming it onto `path`:
+/// `.<name>.<pid>.tmp` beside it, so that a killed writer's leftovers can be told apart.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// The process id in the name of a temporary file made by [`temporary_path`], or `None` when the
+/// name is not of that form.
+pub fn temporary_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (stem, pid) = rest.rsplit_once('.')?;
+    if stem.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 #[cfg(test)]
@@ -48,5 +65,16 @@ mod tests {
         let e = write_atomic(&missing, b"x").unwrap_err();
         assert!(e.to_string().contains("no/such/dir/b.txt"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let tmp = temporary_path(Path::new("out/checkpoint.bin"));
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temporary_owner(name), Some(std::process::id()));
+        assert_eq!(temporary_owner(".metrics.csv.7.tmp"), Some(7));
+        for name in ["checkpoint.bin.4242.tmp", ".4242.tmp", ".a.b.tmp", ".a.42.tmp.bak", ".a.-4.tmp", ".a..tmp"] {
+            assert_eq!(temporary_owner(name), None, "{name}");
+        }
     }
 }
