@@ -2,8 +2,11 @@
 //!
 //! * `verify [--cases N]`: the backprop-equivalence property tests and the spec §6 table.
 //! * `bench`: the criterion benchmarks and the summary table of `docs/benchmarks.md`.
+//! * `ci`: everything continuous integration runs (formatting, tests, benchmark and fuzz smoke
+//!   tests).
 
 mod bench;
+mod ci;
 mod verify;
 
 use std::process::ExitCode;
@@ -13,8 +16,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("verify") => verify::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("ci") => ci::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <verify [--cases N] | bench>");
+            eprintln!("usage: cargo xtask <verify [--cases N] | bench | ci>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,39 @@
+//! `cargo xtask ci`: everything continuous integration runs, as one command.
+//!
+//! The steps run in order and stop at the first that fails: the formatting check, the whole test
+//! suite (Rust unit, property and end-to-end tests against the real binary) and the benchmarks
+//! once each as a smoke test. Property tests
+//! run 64 cases each unless `PROPTEST_CASES` says otherwise; `cargo xtask verify` runs more.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::workspace_root;
+
+/// One step: what it is, the program and its arguments.
+const STEPS: [(&str, &str, &[&str]); 3] = [
+    ("formatting", "cargo", &["fmt", "--all", "--", "--check"]),
+    ("tests", "cargo", &["test", "--workspace"]),
+    ("benchmark smoke test", "cargo", &["test", "--workspace", "--benches"]),
+];
+
+pub fn run(args: &[String]) -> Result<()> {
+    if let Some(arg) = args.first() {
+        bail!("ci takes no arguments, got '{arg}'");
+    }
+    let root = workspace_root();
+    for (name, program, step_args) in STEPS {
+        eprintln!("== {name}: {program} {}", step_args.join(" "));
+        let mut command = Command::new(program);
+        command.args(step_args).current_dir(&root);
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            command.env("PROPTEST_CASES", "64");
+        }
+        let status = command.status().with_context(|| format!("cannot start {program} for the {name}"))?;
+        if !status.success() {
+            bail!("the {name} failed ({status})");
+        }
+    }
+    Ok(())
+}
