@@ -29,9 +29,16 @@ pub use probe::{ProbeMetrics, probe};
 use crate::experiments::error::SimError;
 use crate::io::files::WriteError;
 
-/// Runs the experiment of a validated configuration.
+/// Runs the experiment of a validated configuration. Only MNIST can continue from its checkpoint;
+/// the others refuse `resume` before they touch the output folder.
 pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     cfg.validate()?;
+    // Only MNIST saves what a run needs to continue; the others would start again and overwrite.
+    if ctx.resume && !matches!(cfg.experiment, ExperimentConfig::Mnist(_)) {
+        let name = cfg.experiment.name();
+        let problem = format!("{name} cannot resume yet: it has no resume checkpoint; run it again without --resume");
+        return Err(SimError::Other(problem));
+    }
     std::fs::create_dir_all(&ctx.out_dir).map_err(|source| WriteError { path: ctx.out_dir.clone(), source })?;
     match &cfg.experiment {
         ExperimentConfig::FigS1(e) => fig_s1::run::run(cfg, e, ctx),
