@@ -135,6 +135,34 @@ fn missing_data_names_what_is_expected() {
     }
 }
 
+/// A training split smaller than one mini-batch is refused rather than divided by zero, and a
+/// learning rate that overflows the weights ends in an error naming the epoch and the matrix.
+#[test]
+fn a_split_smaller_than_a_batch_and_non_finite_weights_are_errors() {
+    let data = scratch("small-data");
+    write_synthetic_mnist(&data, 5_004, 20);
+    let out = scratch("small-out");
+    let mut cfg = synthetic_config(1);
+    mnist_settings(&mut cfg).train_images = None;
+    let e = run(&cfg, &out, Some(&data), false).unwrap_err();
+    assert_eq!(e, "experiment.mnist.batch_size = 10, but the training split has only 4 images");
+
+    // Rates multiplied by 10²⁰⁰ after every epoch are infinite in the third, and so are the
+    // weights they update.
+    let mut cfg = synthetic_config(3);
+    mnist_settings(&mut cfg).train_images = Some(4);
+    mnist_settings(&mut cfg).batch_size = 4;
+    mnist_settings(&mut cfg).eta_decay = 1e200;
+    let e = run(&cfg, &out, Some(&data), false).unwrap_err();
+    assert!(
+        e.starts_with("mnist diverged in epoch 3: w_") && e.ends_with(" is not finite (lower plasticity.eta_up)"),
+        "{e}"
+    );
+    for dir in [data, out] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
 /// Soma rates are a reading of the microcircuit's dynamics; the feedforward learners refuse them.
 #[test]
 fn soma_rates_are_refused_for_the_feedforward_learners() {

@@ -4,6 +4,11 @@
 //! A run's configuration (`experiments::config::ModelConfig`) is this model plus an experiment.
 //! It is parsed with unknown fields refused, then checked once; the engines only accept networks
 //! built from a checked [`ModelConfig`]. The engine knows nothing of experiments.
+//!
+//! Every size, count and time has an upper bound (the `MAX_*` constants here and in the
+//! experiments' settings, listed with their reasons in `docs/limits.md`), and a run is refused
+//! when its estimated memory or number of Euler steps is too large ([`check_memory`],
+//! [`check_steps`]), so that no configuration fails on an allocation or runs for ever.
 
 use std::path::PathBuf;
 
@@ -160,6 +165,44 @@ impl Default for InitConfig {
     }
 }
 
+/// The widest layer. It keeps every width, and every product of two, far from overflowing; the
+/// weight limit binds first wherever two wide layers meet.
+pub const MAX_LAYER_WIDTH: usize = 100_000;
+
+/// The most weight layers N (`network.sizes` has at most N + 1 entries).
+pub const MAX_DEPTH: usize = 100;
+
+/// The most weights of all matrices together: with their traces they take 16 bytes each, so one
+/// network stays within 1.6 GB.
+pub const MAX_WEIGHTS: f64 = 1e8;
+
+/// The shortest Euler time step (ms). Below it a millisecond takes a million steps.
+pub const MIN_DT: Real = 1e-6;
+
+/// The longest time constant, time step, lag or duration (ms), about 11.6 days of simulated time.
+pub const MAX_TIME_MS: Real = 1e9;
+
+/// The widest range U(−range, range) of the initial weights; wider ones overflow the dendritic
+/// potentials and their squares.
+pub const MAX_INIT_RANGE: Real = 1e3;
+
+/// The largest learning rate. The largest preset rate is 10; at 10³ a weight driven by rates of
+/// order one moves by the widest initial range within a millisecond. Far larger rates saturate a
+/// bounded φ, and the run ends at chance with every value still finite, which no divergence check
+/// can tell from slow learning.
+pub const MAX_LEARNING_RATE: Real = 1e3;
+
+/// The most memory a run may plan to use, in bytes (4 GiB).
+pub const MAX_MEMORY_BYTES: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// The most Euler steps a run may take, all seeds and learners together. The paper's Fig. 2
+/// (10⁷ patterns of 1000 steps) takes 10¹⁰ steps per learner and seed.
+pub const MAX_EULER_STEPS: f64 = 1e12;
+
+/// The most steady states a run may solve (recordings × probe or test patterns, all seeds and
+/// learners together); one takes up to 10 000 sweeps, each about as costly as an Euler step.
+pub const MAX_SETTLES: f64 = 1e9;
+
 /// A configuration value is out of range; the message names the field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid configuration: {field}: {problem}")]
@@ -183,6 +226,65 @@ fn non_negative(field: &str, x: Real) -> Result<(), ConfigError> {
     if x.is_finite() && x >= 0.0 { Ok(()) } else { Err(invalid(field, format!("must be ≥ 0, got {x}"))) }
 }
 
+/// Refuses a value above its upper bound.
+pub fn at_most<T: PartialOrd + std::fmt::Display>(field: &str, x: T, max: T) -> Result<(), ConfigError> {
+    if x <= max { Ok(()) } else { Err(invalid(field, format!("{x} is more than the limit of {max}"))) }
+}
+
+/// Refuses a time (ms) that is negative, not finite or longer than [`MAX_TIME_MS`].
+pub fn time_ms(field: &str, x: Real) -> Result<(), ConfigError> {
+    non_negative(field, x)?;
+    if x <= MAX_TIME_MS {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("{x} ms is more than the limit of {MAX_TIME_MS:e} ms")))
+    }
+}
+
+/// A byte count for messages, in GiB or MiB.
+fn bytes(x: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if x >= 1024.0 * MIB { format!("{:.1} GiB", x / (1024.0 * MIB)) } else { format!("{:.1} MiB", x / MIB) }
+}
+
+/// Refuses a run whose estimated memory exceeds [`MAX_MEMORY_BYTES`]. `parts` are the estimate's
+/// terms, each with the field that sets it; the message names the field of the largest.
+pub fn check_memory(parts: &[(&str, &str, f64)]) -> Result<(), ConfigError> {
+    let total: f64 = parts.iter().map(|p| p.2).sum();
+    let largest = parts.iter().copied().max_by(|a, b| a.2.total_cmp(&b.2));
+    let Some((field, what, largest)) = largest.filter(|_| total > MAX_MEMORY_BYTES) else {
+        return Ok(());
+    };
+    Err(invalid(
+        field,
+        format!(
+            "the run would need about {} of memory ({} for {what}), more than the limit of {}",
+            bytes(total),
+            bytes(largest),
+            bytes(MAX_MEMORY_BYTES)
+        ),
+    ))
+}
+
+/// Refuses a run whose number of Euler steps, `steps` as estimated by `how`, exceeds
+/// [`MAX_EULER_STEPS`].
+pub fn check_steps(field: &str, steps: f64, how: &str) -> Result<(), ConfigError> {
+    too_many(field, steps, MAX_EULER_STEPS, "Euler steps", how)
+}
+
+/// Refuses a run that would solve more than [`MAX_SETTLES`] steady states, `settles` as
+/// estimated by `how`.
+pub fn check_settles(field: &str, settles: f64, how: &str) -> Result<(), ConfigError> {
+    too_many(field, settles, MAX_SETTLES, "steady states", how)
+}
+
+fn too_many(field: &str, x: f64, limit: f64, what: &str, how: &str) -> Result<(), ConfigError> {
+    if x <= limit {
+        return Ok(());
+    }
+    Err(invalid(field, format!("the run would take {x:.1e} {what} ({how}), more than the limit of {limit:e}")))
+}
+
 fn rates(field: &str, etas: &[Real], expected: usize, allow_empty: bool) -> Result<(), ConfigError> {
     if !(etas.len() == expected || allow_empty && etas.is_empty()) {
         return Err(invalid(field, format!("needs {expected} values (one per matrix), got {}", etas.len())));
@@ -191,11 +293,38 @@ fn rates(field: &str, etas: &[Real], expected: usize, allow_empty: bool) -> Resu
         if !eta.is_finite() {
             return Err(invalid(field, format!("learning rate {eta} is not finite")));
         }
+        // Every rule descends its error; a negative rate would climb it.
+        if eta < 0.0 {
+            return Err(invalid(field, format!("learning rate {eta} is negative (0 freezes a matrix)")));
+        }
+        if eta > MAX_LEARNING_RATE {
+            return Err(invalid(field, format!("learning rate {eta} is more than the limit of {MAX_LEARNING_RATE:e}")));
+        }
     }
     Ok(())
 }
 
+impl NetworkConfig {
+    /// The number of weights of every matrix (W_k, B_k, W^IP_k, W^PI_k), counted in floating point
+    /// so that no widths overflow it; the shapes are those of `network::Shape::named_shapes`.
+    pub fn weight_count(&self) -> f64 {
+        let n: Vec<f64> = self.sizes.iter().map(|&n| n as f64).collect();
+        let b = if self.bias { 1.0 } else { 0.0 };
+        let depth = n.len().saturating_sub(1);
+        let up: f64 = (1..=depth).map(|k| n[k] * (n[k - 1] + b)).sum();
+        let hidden: f64 = (1..depth).map(|k| 2.0 * n[k] * n[k + 1] + n[k + 1] * (n[k] + b)).sum();
+        up + hidden
+    }
+}
+
 impl ModelConfig {
+    /// An estimate of the bytes of one continuous-time network: every weight with its trace, and
+    /// the state's vectors (at most 14 per neuron, interneurons counted like pyramidal neurons).
+    pub fn network_bytes(&self) -> f64 {
+        let neurons: f64 = self.network.sizes.iter().map(|&n| 2.0 * n as f64).sum();
+        16.0 * self.network.weight_count() + 14.0 * 8.0 * neurons
+    }
+
     /// Checks every value once, so that the engines can rely on consistent sizes and ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let net = &self.network;
@@ -204,6 +333,19 @@ impl ModelConfig {
         }
         if let Some(k) = net.sizes.iter().position(|&n| n == 0) {
             return Err(invalid("network.sizes", format!("layer {k} has no neurons")));
+        }
+        if let Some(k) = net.sizes.iter().position(|&n| n > MAX_LAYER_WIDTH) {
+            let problem = format!("layer {k} has {} neurons, more than the limit of {MAX_LAYER_WIDTH}", net.sizes[k]);
+            return Err(invalid("network.sizes", problem));
+        }
+        if net.sizes.len() - 1 > MAX_DEPTH {
+            let problem = format!("{} weight layers are more than the limit of {MAX_DEPTH}", net.sizes.len() - 1);
+            return Err(invalid("network.sizes", problem));
+        }
+        let weights = net.weight_count();
+        if weights > MAX_WEIGHTS {
+            let problem = format!("the network has {weights:.2e} weights, more than the limit of {MAX_WEIGHTS:e}");
+            return Err(invalid("network.sizes", problem));
         }
         apical_neuron::build(&net.neuron, apical_neuron::Role::Pyramidal, &net.conductances)
             .map_err(|e| invalid("network.neuron", e.to_string()))?;
@@ -218,7 +360,12 @@ impl ModelConfig {
         positive("network.conductances.g_lk + g_d", g.g_lk + g.g_d)?;
         let d = &self.dynamics;
         positive("dynamics.dt", d.dt)?;
-        non_negative("dynamics.tau_0", d.tau_0)?;
+        if d.dt < MIN_DT {
+            return Err(invalid("dynamics.dt", format!("{} ms is below the limit of {MIN_DT:e} ms", d.dt)));
+        }
+        time_ms("dynamics.dt", d.dt)?;
+        // τ_0 = 0 is allowed: the filters then follow their inputs at once.
+        time_ms("dynamics.tau_0", d.tau_0)?;
         non_negative("dynamics.sigma", d.sigma)?;
         let p = &self.plasticity;
         let layers = net.sizes.len() - 1;
@@ -227,7 +374,9 @@ impl ModelConfig {
         rates("plasticity.eta_pi", &p.eta_pi, layers - 1, false)?;
         rates("plasticity.eta_down", &p.eta_down, layers - 1, true)?;
         positive("plasticity.tau_w", p.tau_w)?;
-        non_negative("plasticity.learning_lag", p.learning_lag)?;
-        non_negative("init.range", self.init.range)
+        time_ms("plasticity.tau_w", p.tau_w)?;
+        time_ms("plasticity.learning_lag", p.learning_lag)?;
+        non_negative("init.range", self.init.range)?;
+        at_most("init.range", self.init.range, MAX_INIT_RANGE)
     }
 }

@@ -13,6 +13,15 @@
 //!
 //! The steady-state solver iterates the zero-drift equations of spec §3 in sweeps until no
 //! potential moves by more than a tolerance.
+//!
+//! A learning lag of L ms freezes traces and weights for the first round(L/dt) steps after every
+//! input switch; the steps are counted, not their summed durations, so no rounding error adds a
+//! step.
+//!
+//! Every step checks that the somatic potentials are finite; [`Microcircuit::run_steps`] also
+//! checks every dendritic potential, weight and trace once at its end. A non-finite weight or
+//! dendritic potential reaches the somata within a step, so the cheap check catches it, and the
+//! error then names the first bad matrix or population (e.g. `w_up_2`, `u_1` or `v_apical_1`).
 
 use apical_neuron::{Drive, NeuronModel, Role};
 use apical_numerics::{Real, kernels, rate::RateFn, rng, stats};
@@ -89,19 +98,21 @@ pub struct State {
     pub inter: Vec<Interneurons>,
     /// Steps taken.
     pub step: u64,
-    /// Time since the last input switch (ms).
-    pub since_switch: Real,
+    /// Steps taken since the last input switch.
+    pub steps_since_switch: u64,
 }
 
-/// The simulation blew up: a potential became NaN or infinite.
+/// The simulation blew up: a potential, weight or trace, or a metric computed from them, became
+/// NaN or infinite.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("simulation diverged at step {step} (t = {time_ms} ms): {population} is not finite")]
+#[error("simulation diverged at step {step} (t = {} ms): {population} is not finite", milliseconds(*time_ms))]
 pub struct Diverged {
     /// The step at which it was detected.
     pub step: u64,
     /// The simulated time.
     pub time_ms: Real,
-    /// The population, e.g. "pyramidal layer 2".
+    /// The population, matrix or metric, e.g. `u_2`, `v_apical_1`, `u_inter_1`, `w_up_2`,
+    /// `the trace of w_pi_1` or `apical_sq`.
     pub population: String,
 }
 
@@ -125,7 +136,8 @@ pub struct Microcircuit {
     sigma: Real,
     noise: NoiseScheme,
     trace: TraceParams,
-    learning_lag: Real,
+    /// The number of steps plasticity stays frozen after an input switch, round(L/dt).
+    lag_steps: u64,
     noise_rng: rng::Rng,
 }
 
@@ -201,7 +213,7 @@ impl State {
             pyramidal,
             inter,
             step: 0,
-            since_switch: 0.0,
+            steps_since_switch: 0,
         }
     }
 }
@@ -240,7 +252,7 @@ impl Microcircuit {
             sigma: cfg.dynamics.sigma,
             noise: cfg.dynamics.noise,
             trace: TraceParams { tau_w: cfg.plasticity.tau_w, order: cfg.plasticity.order },
-            learning_lag: cfg.plasticity.learning_lag,
+            lag_steps: (cfg.plasticity.learning_lag / cfg.dynamics.dt).round() as u64,
             noise_rng: rng::stream(cfg.seed, rng::Stream::Noise),
         };
         circuit.refresh();
@@ -289,7 +301,7 @@ impl Microcircuit {
         let s = &mut self.state;
         assert_eq!(pattern.len(), s.input.len(), "input pattern length");
         s.input.copy_from_slice(pattern);
-        s.since_switch = 0.0;
+        s.steps_since_switch = 0;
         if !s.input_started {
             s.input_started = true;
             s.r0[..pattern.len()].copy_from_slice(pattern);
@@ -356,10 +368,10 @@ impl Microcircuit {
     }
 
     /// Advances the network by one Euler step, with plasticity if `learn` is set (and the
-    /// learning lag has passed).
+    /// learning lag has passed). Fails if a somatic potential is no longer finite.
     pub fn step(&mut self, learn: bool) -> Result<(), Diverged> {
         let depth = self.depth();
-        let learn = learn && self.state.since_switch >= self.learning_lag;
+        let learn = learn && self.state.steps_since_switch >= self.lag_steps;
         let phi = self.phi;
         // 1. Drifts and inductions from the time-t state.
         for k in 1..=depth {
@@ -470,16 +482,20 @@ impl Microcircuit {
             }
         }
         s.step += 1;
-        s.since_switch += dt;
-        self.check_finite()
+        s.steps_since_switch = s.steps_since_switch.saturating_add(1);
+        if s.pyramidal.iter().all(|l| finite(&l.u)) && s.inter.iter().all(|i| finite(&i.u)) {
+            Ok(())
+        } else {
+            Err(self.diverged())
+        }
     }
 
-    /// Runs `steps` Euler steps.
+    /// Runs `steps` Euler steps, then checks every potential, weight and trace.
     pub fn run_steps(&mut self, steps: u64, learn: bool) -> Result<(), Diverged> {
         for _ in 0..steps {
             self.step(learn)?;
         }
-        Ok(())
+        self.check_finite()
     }
 
     /// The number of steps that cover `ms` milliseconds.
@@ -487,20 +503,47 @@ impl Microcircuit {
         (ms / self.dt).round() as u64
     }
 
-    fn check_finite(&self) -> Result<(), Diverged> {
+    /// Checks that every potential, weight and trace is finite; the error names the first that
+    /// is not, weights and traces first (a bad weight spoils the potentials it drives), then
+    /// somatic and then dendritic potentials.
+    pub fn check_finite(&self) -> Result<(), Diverged> {
+        match self.first_non_finite() {
+            Some(population) => Err(Diverged { step: self.state.step, time_ms: self.time_ms(), population }),
+            None => Ok(()),
+        }
+    }
+
+    /// The error of a step whose somatic potentials are not all finite.
+    fn diverged(&self) -> Diverged {
+        let population = self.first_non_finite().unwrap_or_else(|| "a somatic potential".into());
+        Diverged { step: self.state.step, time_ms: self.time_ms(), population }
+    }
+
+    /// The name of the first matrix, trace or population holding a non-finite value, if any.
+    fn first_non_finite(&self) -> Option<String> {
+        let w = &self.weights;
+        for (kind, list) in [("up", &w.up), ("down", &w.down), ("ip", &w.ip), ("pi", &w.pi)] {
+            for (i, syn) in list.iter().enumerate() {
+                if !syn.w.is_finite() {
+                    return Some(format!("w_{kind}_{}", i + 1));
+                }
+                if !syn.trace.is_finite() {
+                    return Some(format!("the trace of w_{kind}_{}", i + 1));
+                }
+            }
+        }
         let s = &self.state;
-        let bad = |population: String| Diverged { step: s.step, time_ms: self.time_ms(), population };
-        for (k, layer) in s.pyramidal.iter().enumerate() {
-            if !layer.u.iter().all(|x| x.is_finite()) {
-                return Err(bad(format!("the potential of pyramidal layer {}", k + 1)));
-            }
-        }
-        for (k, inter) in s.inter.iter().enumerate() {
-            if !inter.u.iter().all(|x| x.is_finite()) {
-                return Err(bad(format!("the potential of the interneurons of layer {}", k + 1)));
-            }
-        }
-        Ok(())
+        let pyramidal = |name, part: fn(&PyramidalLayer) -> &[Real]| {
+            s.pyramidal.iter().position(|l| !finite(part(l))).map(|i| format!("{name}_{}", i + 1))
+        };
+        let inter = |name, part: fn(&Interneurons) -> &[Real]| {
+            s.inter.iter().position(|l| !finite(part(l))).map(|i| format!("{name}_{}", i + 1))
+        };
+        pyramidal("u", |l| &l.u)
+            .or_else(|| inter("u_inter", |l| &l.u))
+            .or_else(|| pyramidal("v_basal", |l| &l.v_basal))
+            .or_else(|| pyramidal("v_apical", |l| &l.v_apical))
+            .or_else(|| inter("v_inter", |l| &l.v))
     }
 
     /// Solves the steady state of the current input and target by fixed-point sweeps of the
@@ -586,6 +629,18 @@ fn euler_update(u: &mut [Real], du: &[Real], dt: Real, noise_scale: Real, rng: &
             u[i] += dt * du[i];
         }
     }
+}
+
+/// A time in ms with at most six decimals and no trailing zeros, so that step × dt reads 1.2, not
+/// 1.2000000000000002.
+fn milliseconds(t: Real) -> String {
+    let text = format!("{t:.6}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
+}
+
+fn finite(x: &[Real]) -> bool {
+    x.iter().all(|x| x.is_finite())
 }
 
 fn max_abs_diff(a: &[Real], b: &[Real]) -> Real {

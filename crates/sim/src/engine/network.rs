@@ -99,6 +99,14 @@ pub enum WeightFileError {
         /// The shape found.
         found: (usize, usize),
     },
+    /// An array holds NaN or an infinity.
+    #[error("{file}: array '{name}' holds a value that is not finite")]
+    NonFinite {
+        /// The file.
+        file: String,
+        /// The array name.
+        name: String,
+    },
 }
 
 impl Weights {
@@ -182,8 +190,8 @@ impl Weights {
         list.get_mut(k.checked_sub(1)?).map(|s| &mut s.w)
     }
 
-    /// Replaces the matrices named in a `.npz` file, checking every name and shape first so that
-    /// a bad file changes nothing.
+    /// Replaces the matrices named in a `.npz` file, checking every name, shape and value first so
+    /// that a bad file changes nothing.
     pub fn load_npz(&mut self, path: &Path) -> Result<(), WeightFileError> {
         let arrays = npy::read_npz(path)?;
         let file = path.display().to_string();
@@ -194,6 +202,9 @@ impl Weights {
             if current.shape() != m.shape() {
                 let expected = current.shape();
                 return Err(WeightFileError::Shape { file, name: name.clone(), expected, found: m.shape() });
+            }
+            if !m.is_finite() {
+                return Err(WeightFileError::NonFinite { file, name: name.clone() });
             }
         }
         for (name, m) in arrays {

@@ -26,15 +26,22 @@ pub use mnist::MnistConfig;
 pub use mnist::run::{Misclassified, SavedModel, load_mnist};
 pub use probe::{ProbeMetrics, probe};
 
-use crate::experiments::error::SimError;
 use std::time::Instant;
 
+use crate::experiments::error::SimError;
 use crate::io::files::{WriteError, write_atomic};
 
 /// Runs the experiment of a validated configuration and writes its `summary.json` beside the
-/// other files, which the report lists last.
+/// other files, which the report lists last. Only MNIST can continue from its checkpoint; the
+/// others refuse `resume` before they touch the output folder.
 pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     cfg.validate()?;
+    // Only MNIST saves what a run needs to continue; the others would start again and overwrite.
+    if ctx.resume && !matches!(cfg.experiment, ExperimentConfig::Mnist(_)) {
+        let name = cfg.experiment.name();
+        let problem = format!("{name} cannot resume yet: it has no resume checkpoint; run it again without --resume");
+        return Err(SimError::Other(problem));
+    }
     std::fs::create_dir_all(&ctx.out_dir).map_err(|source| WriteError { path: ctx.out_dir.clone(), source })?;
     let started = Instant::now();
     let mut report = match &cfg.experiment {

@@ -13,7 +13,7 @@ use apical_datasets::patterns::InputDistribution;
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, ModelConfig, invalid};
+use crate::engine::config::{ConfigError, ModelConfig, check_memory, check_steps, invalid, time_ms};
 
 /// Settings of the Fig. 1 experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,9 +46,20 @@ impl Fig1Config {
         if !ordered {
             return Err(invalid("experiment.fig1", "needs 0 ≤ target_on_ms < target_off_ms ≤ duration_ms"));
         }
+        time_ms("experiment.fig1.duration_ms", self.duration_ms)?;
         if !(self.record_ms >= cfg.dynamics.dt && self.record_ms.is_finite()) {
             return Err(invalid("experiment.fig1.record_ms", "must be at least one time step"));
         }
+        if self.record_ms > self.duration_ms {
+            return Err(invalid("experiment.fig1.record_ms", "must not exceed duration_ms"));
+        }
+        let steps = (self.duration_ms / cfg.dynamics.dt).round();
+        check_steps("experiment.fig1.duration_ms", steps, "duration_ms / dt")?;
+        let rows = steps / (self.record_ms / cfg.dynamics.dt).round().max(1.0);
+        check_memory(&[
+            ("network.sizes", "the network and its probe copy", 2.0 * cfg.network_bytes()),
+            ("experiment.fig1.record_ms", "the recorded rows", rows * (8.0 * 7.0 + 64.0)),
+        ])?;
         self.inputs.validate().map_err(|e| invalid("experiment.fig1.inputs", e.to_string()))?;
         self.target_rates.validate().map_err(|e| invalid("experiment.fig1.target_rates", e.to_string()))?;
         let InputDistribution::Uniform { low, high } = self.target_rates;

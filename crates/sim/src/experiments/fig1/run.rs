@@ -4,7 +4,7 @@ use apical_datasets::patterns::PatternStream;
 use apical_numerics::{Real, rng, stats};
 
 use super::Fig1Config;
-use crate::engine::microcircuit::Microcircuit;
+use crate::engine::microcircuit::{Diverged, Microcircuit};
 use crate::experiments::checkpoint::save_final;
 use crate::experiments::config::RunConfig;
 use crate::experiments::context::{Report, RunContext, fmt_sci};
@@ -18,6 +18,9 @@ fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
         rec.column(col).into_iter().zip(t).filter(|(_, t)| *t >= from && *t < to).map(|(v, _)| v).collect();
     stats::mean(&v)
 }
+
+/// The columns of the metrics table.
+const COLUMNS: [&str; 7] = ["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"];
 
 pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let mut net = Microcircuit::new(cfg)?;
@@ -40,9 +43,11 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
         stats::sq_distance(probe.output_rates(), &target_rates)
     };
     let error_before = free_error(&net);
+    if !error_before.is_finite() {
+        return Err(SimError::Other("fig1 diverged before learning: output_error is not finite".into()));
+    }
 
-    let mut rec =
-        Recorder::new(&["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"]);
+    let mut rec = Recorder::new(&COLUMNS);
     net.set_input(&input);
     let record_steps = net.steps_for(e.record_ms).max(1);
     let total = net.steps_for(e.duration_ms);
@@ -56,8 +61,9 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
         }
         net.step(true)?;
         if (step + 1) % record_steps == 0 {
+            net.check_finite()?;
             let out = net.output_rates();
-            rec.push(vec![
+            let row = vec![
                 net.time_ms() / 1000.0,
                 Real::from(u8::from(net.state.target_on)),
                 net.apical_sq_norm(),
@@ -65,12 +71,20 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
                 net.interneuron_mismatch(),
                 out[0],
                 target_rates[0],
-            ]);
+            ];
+            if let Some(j) = row.iter().position(|x| !x.is_finite()) {
+                let (step, time_ms) = (net.state.step, net.time_ms());
+                return Err(Diverged { step, time_ms, population: COLUMNS[j].into() }.into());
+            }
+            rec.push(row);
             ctx.progress.advance(record_steps);
         }
     }
     ctx.progress.finish();
     let error_after = free_error(&net);
+    if !error_after.is_finite() {
+        return Err(SimError::Other("fig1 diverged after learning: output_error is not finite".into()));
+    }
 
     let csv = ctx.file("metrics.csv");
     rec.write_csv(&csv)?;

@@ -35,7 +35,22 @@ use apical_datasets::patterns::InputDistribution;
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, ModelConfig, invalid};
+use crate::engine::config::{
+    ConfigError, MAX_DEPTH, MAX_LAYER_WIDTH, MAX_WEIGHTS, ModelConfig, at_most, check_memory, check_settles,
+    check_steps, invalid, time_ms,
+};
+
+/// The most training patterns; the paper trains for 10⁷.
+pub const MAX_PATTERNS: u64 = 1_000_000_000;
+
+/// The most held-out test patterns: every recording settles each learner on each of them.
+pub const MAX_TEST_PATTERNS: usize = 100_000;
+
+/// The most seeds: every seed trains every learner from scratch.
+pub const MAX_SEEDS: u64 = 1000;
+
+/// Sample interval of the output trace (ms).
+pub(crate) const TRACE_MS: Real = 1.0;
 
 /// One of the learners compared in Fig. 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +114,12 @@ impl Fig2Config {
         if counts.contains(&0) {
             return Err(invalid("experiment.fig2", "patterns, record_every, test_patterns and seeds must be ≥ 1"));
         }
+        at_most("experiment.fig2.patterns", self.patterns, MAX_PATTERNS)?;
+        if self.record_every > self.patterns {
+            return Err(invalid("experiment.fig2.record_every", "must not exceed patterns"));
+        }
+        at_most("experiment.fig2.test_patterns", self.test_patterns, MAX_TEST_PATTERNS)?;
+        at_most("experiment.fig2.seeds", self.seeds, MAX_SEEDS)?;
         if cfg.seed.checked_add(self.seeds - 1).is_none() {
             return Err(invalid("experiment.fig2.seeds", "seed + seeds − 1 overflows a 64-bit seed"));
         }
@@ -108,12 +129,28 @@ impl Fig2Config {
         if !(self.pattern_ms.is_finite() && self.pattern_ms >= cfg.dynamics.dt) {
             return Err(invalid("experiment.fig2.pattern_ms", "must be at least one time step"));
         }
+        time_ms("experiment.fig2.pattern_ms", self.pattern_ms)?;
         if !(self.ema_weight > 0.0 && self.ema_weight <= 1.0) {
             return Err(invalid("experiment.fig2.ema_weight", format!("must lie in (0, 1], got {}", self.ema_weight)));
         }
         self.inputs.validate().map_err(|e| invalid("experiment.fig2.inputs", e.to_string()))?;
         if self.teacher_hidden.contains(&0) {
             return Err(invalid("experiment.fig2.teacher_hidden", "every teacher layer needs neurons"));
+        }
+        if self.teacher_hidden.len() >= MAX_DEPTH {
+            let problem = format!("{} layers are more than the limit of {}", self.teacher_hidden.len(), MAX_DEPTH - 1);
+            return Err(invalid("experiment.fig2.teacher_hidden", problem));
+        }
+        if let Some(&n) = self.teacher_hidden.iter().find(|&&n| n > MAX_LAYER_WIDTH) {
+            let problem = format!("a layer of {n} neurons is more than the limit of {MAX_LAYER_WIDTH}");
+            return Err(invalid("experiment.fig2.teacher_hidden", problem));
+        }
+        let teacher = self.teacher_sizes(cfg);
+        let teacher_weights: f64 = teacher.windows(2).map(|w| w[0] as f64 * w[1] as f64).sum();
+        if teacher_weights > MAX_WEIGHTS {
+            let problem =
+                format!("the teacher has {teacher_weights:.2e} weights, more than the limit of {MAX_WEIGHTS:e}");
+            return Err(invalid("experiment.fig2.teacher_hidden", problem));
         }
         if self.teacher_gains.len() != self.teacher_hidden.len() + 1 {
             let problem = format!("needs {} values (one per teacher layer)", self.teacher_hidden.len() + 1);
@@ -130,7 +167,34 @@ impl Fig2Config {
                 return Err(invalid("experiment.fig2.learners", format!("'{}' is listed twice", l.name())));
             }
         }
-        Ok(())
+        self.check_cost(cfg, teacher_weights)
+    }
+
+    /// Refuses a run whose Euler steps, steady states or memory, all seeds and learners
+    /// together, exceed the limits of `engine::config`.
+    fn check_cost(&self, cfg: &ModelConfig, teacher_weights: f64) -> Result<(), ConfigError> {
+        let seeds = self.seeds as f64;
+        let jobs = self.learners.len() as f64 * seeds;
+        let microcircuits = self.learners.iter().filter(|&&l| l != Fig2Learner::Backprop).count() as f64;
+        let steps_per_pattern = (self.pattern_ms / cfg.dynamics.dt).round();
+        let steps = self.patterns as f64 * steps_per_pattern * microcircuits * seeds;
+        let how = format!("patterns × pattern_ms / dt × {microcircuits} microcircuit learners × {seeds} seeds");
+        check_steps("experiment.fig2.patterns", steps, &how)?;
+        // The first and the last pattern are recorded besides every record_every-th.
+        let records = (self.patterns / self.record_every) as f64 + 2.0;
+        let tests = self.test_patterns as f64;
+        let how = format!("recordings × test_patterns × {microcircuits} microcircuit learners × {seeds} seeds");
+        check_settles("experiment.fig2.record_every", records * tests * microcircuits * seeds, &how)?;
+        let sizes = &cfg.network.sizes;
+        let pattern_bytes = 8.0 * (sizes[0] + sizes[sizes.len() - 1]) as f64 + 128.0;
+        let samples = self.trace_patterns as f64 * steps_per_pattern / (TRACE_MS / cfg.dynamics.dt).round().max(1.0);
+        check_memory(&[
+            ("network.sizes", "the learners' networks and their test copies", 2.0 * jobs * cfg.network_bytes()),
+            ("experiment.fig2.teacher_hidden", "the teachers", 8.0 * jobs * teacher_weights),
+            ("experiment.fig2.test_patterns", "the test sets", jobs * tests * pattern_bytes),
+            ("experiment.fig2.record_every", "the recorded rows", 2.0 * jobs * records * (8.0 * 10.0 + 64.0)),
+            ("experiment.fig2.trace_patterns", "the output traces", microcircuits * seeds * samples * 4.0 * 8.0),
+        ])
     }
 
     pub(crate) fn teacher_sizes(&self, cfg: &ModelConfig) -> Vec<usize> {

@@ -8,7 +8,7 @@ use apical_plot::{LinePlot, Series};
 use apical_rules::backprop::{Feedback, Feedforward, sgd_step, spec_output_error};
 use rayon::prelude::*;
 
-use super::{Fig2Config, Fig2Learner};
+use super::{Fig2Config, Fig2Learner, TRACE_MS};
 use crate::engine::microcircuit::Microcircuit;
 use crate::engine::network::{Shape, Weights};
 use crate::experiments::checkpoint::save_final;
@@ -106,9 +106,6 @@ struct Trace {
     target: Vec<Real>,
 }
 
-/// Sample interval of the output trace (ms).
-const TRACE_MS: Real = 1.0;
-
 /// A running moving average of the test error and the rows of the metrics table.
 struct Curve<'a> {
     e: &'a Fig2Config,
@@ -118,7 +115,20 @@ struct Curve<'a> {
 }
 
 impl Curve<'_> {
-    fn push(&mut self, pattern: u64, m: Metrics) {
+    /// Adds a recording, or fails if one of the `checked` metrics is not finite (the angle is
+    /// undefined for zero weights, and the backprop learner has no microcircuit metrics).
+    fn push(&mut self, learner: Fig2Learner, pattern: u64, m: Metrics) -> Result<(), SimError> {
+        let mut checked = vec![("test_error", m.test_error), ("hidden_rate", m.hidden_rate)];
+        if learner != Fig2Learner::Backprop {
+            checked.extend([("apical_sq", m.apical_sq), ("mismatch", m.mismatch), ("rate_mismatch", m.rate_mismatch)]);
+        }
+        if let Some((name, _)) = checked.iter().find(|(_, x)| !x.is_finite()) {
+            return Err(SimError::Other(format!(
+                "fig2 {} (seed {}), pattern {pattern}: the test metric {name} is not finite",
+                learner.name(),
+                self.seed
+            )));
+        }
         let ema = match self.ema {
             Some(ema) => ema + self.e.ema_weight * (m.test_error - ema),
             None => m.test_error,
@@ -137,6 +147,7 @@ impl Curve<'_> {
             m.rate_mismatch,
             m.angle,
         ]);
+        Ok(())
     }
 }
 
@@ -242,9 +253,9 @@ fn train_microcircuit(
     let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
     let mut curve = Curve { e, seed: cfg.seed, ema: None, rows: Vec::new() };
     let mut record = |net: &Microcircuit, task: &Task, pattern: u64| {
-        curve.push(pattern, test_microcircuit(cfg, &net.weights, task));
+        curve.push(learner, pattern, test_microcircuit(cfg, &net.weights, task))
     };
-    record(&net, &task, 0);
+    record(&net, &task, 0)?;
     let (before, _) = output_trace(cfg, e, &net.weights, &task)?;
     let steps = net.steps_for(e.pattern_ms);
     let mut x = vec![0.0; n0];
@@ -255,9 +266,9 @@ fn train_microcircuit(
         net.set_input(&x);
         net.set_target(Some(&u_trgt));
         net.run_steps(steps, true)
-            .map_err(|d| SimError::Other(format!("fig2 {} (seed {}): {d}", learner.name(), cfg.seed)))?;
+            .map_err(|d| SimError::Other(format!("fig2 {} (seed {}), pattern {p}: {d}", learner.name(), cfg.seed)))?;
         if p % e.record_every == 0 || p == e.patterns {
-            record(&net, &task, p);
+            record(&net, &task, p)?;
         }
         progress.advance(1);
     }
@@ -309,9 +320,9 @@ fn train_backprop(cfg: &RunConfig, e: &Fig2Config, progress: &dyn Progress) -> R
         let hidden_rate = hidden_rate / task.test_inputs.len() as Real;
         let nan = Real::NAN;
         let m = Metrics { test_error, hidden_rate, apical_sq: nan, mismatch: nan, rate_mismatch: nan, angle: nan };
-        curve.push(pattern, m);
+        curve.push(Fig2Learner::Backprop, pattern, m)
     };
-    record(&weights, &task, 0);
+    record(&weights, &task, 0)?;
     let mut inputs =
         PatternStream::new(cfg.network.sizes[0], e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
     let mut x = vec![0.0; cfg.network.sizes[0]];
@@ -327,7 +338,7 @@ fn train_backprop(cfg: &RunConfig, e: &Fig2Config, progress: &dyn Progress) -> R
             return Err(SimError::Other(format!("fig2 backprop (seed {}): weights diverged at pattern {p}", cfg.seed)));
         }
         if p % e.record_every == 0 || p == e.patterns {
-            record(&weights, &task, p);
+            record(&weights, &task, p)?;
         }
         progress.advance(1);
     }

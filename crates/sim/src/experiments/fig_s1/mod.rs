@@ -11,7 +11,15 @@ use apical_datasets::patterns::InputDistribution;
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, ModelConfig, invalid};
+use crate::engine::config::{
+    ConfigError, ModelConfig, at_most, check_memory, check_settles, check_steps, invalid, time_ms,
+};
+
+/// The most input patterns; the Euler-step limit usually binds first.
+pub const MAX_PATTERNS: u64 = 1_000_000_000;
+
+/// The most probe patterns: every recording settles the network on each of them.
+pub const MAX_PROBES: usize = 100_000;
 
 /// Settings of the Fig. S1 experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,9 +55,27 @@ impl FigS1Config {
         if self.patterns == 0 || self.record_every == 0 || self.probes == 0 {
             return Err(invalid("experiment.fig-s1", "patterns, record_every and probes must be ≥ 1"));
         }
+        at_most("experiment.fig-s1.patterns", self.patterns, MAX_PATTERNS)?;
+        if self.record_every > self.patterns {
+            return Err(invalid("experiment.fig-s1.record_every", "must not exceed patterns"));
+        }
+        at_most("experiment.fig-s1.probes", self.probes, MAX_PROBES)?;
         if !(self.pattern_ms.is_finite() && self.pattern_ms >= cfg.dynamics.dt) {
             return Err(invalid("experiment.fig-s1.pattern_ms", "must be at least one time step"));
         }
+        time_ms("experiment.fig-s1.pattern_ms", self.pattern_ms)?;
+        let steps = self.patterns as f64 * (self.pattern_ms / cfg.dynamics.dt).round();
+        check_steps("experiment.fig-s1.patterns", steps, "patterns × pattern_ms / dt")?;
+        // The first and the last pattern are recorded besides every record_every-th.
+        let records = (self.patterns / self.record_every) as f64 + 2.0;
+        let probes = self.probes as f64;
+        check_settles("experiment.fig-s1.record_every", records * probes, "recordings × probes")?;
+        let n0 = cfg.network.sizes[0] as f64;
+        check_memory(&[
+            ("network.sizes", "the network and its probe copy", 2.0 * cfg.network_bytes()),
+            ("experiment.fig-s1.probes", "the probe patterns", probes * (8.0 * n0 + 64.0)),
+            ("experiment.fig-s1.record_every", "the recorded rows", records * (8.0 * 6.0 + 64.0)),
+        ])?;
         self.inputs.validate().map_err(|e| invalid("experiment.fig-s1.inputs", e.to_string()))
     }
 }

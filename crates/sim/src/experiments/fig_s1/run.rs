@@ -4,7 +4,7 @@ use apical_datasets::patterns::{PatternStream, test_set};
 use apical_numerics::{Real, rng};
 
 use super::FigS1Config;
-use crate::engine::microcircuit::Microcircuit;
+use crate::engine::microcircuit::{Diverged, Microcircuit};
 use crate::experiments::checkpoint::save_final;
 use crate::experiments::config::RunConfig;
 use crate::experiments::context::{Report, RunContext, fmt_sci};
@@ -18,22 +18,29 @@ pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Res
     let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
     let probes = test_set(n0, e.inputs, e.probes, rng::stream_seed(cfg.seed, rng::Stream::TestInputs));
     let g = &cfg.network.conductances;
-    let mut rec = Recorder::new(&["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip"]);
+    let columns = ["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip"];
+    let mut rec = Recorder::new(&columns);
     let mut record = |net: &Microcircuit, pattern: u64| {
         let m = probe(cfg, &net.weights, &probes);
         let (dist_pi, dist_ip) = net.weights.distance_from_self_predicting(g);
-        rec.push(vec![net.time_ms() / 1000.0, pattern as Real, m.apical_sq, m.mismatch, dist_pi, dist_ip]);
+        let row = vec![net.time_ms() / 1000.0, pattern as Real, m.apical_sq, m.mismatch, dist_pi, dist_ip];
+        if let Some(j) = row.iter().position(|x| !x.is_finite()) {
+            let d = Diverged { step: net.state.step, time_ms: net.time_ms(), population: columns[j].into() };
+            return Err(SimError::Other(format!("fig-s1, pattern {pattern}: {d}")));
+        }
+        rec.push(row);
+        Ok(())
     };
-    record(&net, 0);
+    record(&net, 0)?;
     let steps = net.steps_for(e.pattern_ms);
     let mut pattern = vec![0.0; n0];
     ctx.progress.start("fig-s1", e.patterns);
     for p in 1..=e.patterns {
         inputs.next_into(&mut pattern);
         net.set_input(&pattern);
-        net.run_steps(steps, true)?;
+        net.run_steps(steps, true).map_err(|d| SimError::Other(format!("fig-s1, pattern {p}: {d}")))?;
         if p % e.record_every == 0 || p == e.patterns {
-            record(&net, p);
+            record(&net, p)?;
         }
         ctx.progress.advance(1);
     }

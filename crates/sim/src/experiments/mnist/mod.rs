@@ -61,11 +61,20 @@
 
 pub(crate) mod run;
 
-use apical_datasets::mnist::{IMAGE_SIZE, NUM_CLASSES};
+use apical_datasets::mnist::{IMAGE_SIZE, MAX_ITEMS, NUM_CLASSES};
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{ConfigError, LateralInit, ModelConfig, invalid};
+use crate::engine::config::{ConfigError, LateralInit, ModelConfig, at_most, check_memory, invalid};
+
+/// The most epochs; the paper trains for 60.
+pub const MAX_EPOCHS: usize = 10_000;
+
+/// The largest mini-batch: the paper's training split of 55 000 images.
+pub const MAX_BATCH_SIZE: usize = 55_000;
+
+/// The columns of one block of the evaluation's forward sweeps.
+pub(crate) const EVAL_BLOCK: usize = 1000;
 use crate::engine::two_step::{HiddenRates, Learner, Mixing};
 
 /// Settings of the MNIST experiment.
@@ -122,9 +131,22 @@ impl MnistConfig {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(invalid("experiment.mnist", "epochs and batch_size must be ≥ 1"));
         }
+        at_most("experiment.mnist.epochs", self.epochs, MAX_EPOCHS)?;
+        at_most("experiment.mnist.batch_size", self.batch_size, MAX_BATCH_SIZE)?;
         if self.train_images.is_some_and(|n| n < self.batch_size) {
             return Err(invalid("experiment.mnist.train_images", "must be at least one batch"));
         }
+        if let Some(n) = self.train_images {
+            at_most("experiment.mnist.train_images", n, MAX_ITEMS)?;
+        }
+        // The two-step engine keeps about a dozen matrices of (n_k + 1) × batch values.
+        let neurons: f64 = sizes.iter().map(|&n| n as f64 + 1.0).sum();
+        check_memory(&[
+            ("network.sizes", "the weights and their traces", 16.0 * cfg.network.weight_count()),
+            ("experiment.mnist.batch_size", "the mini-batch buffers", 12.0 * 8.0 * neurons * self.batch_size as f64),
+            ("network.sizes", "the evaluation buffers", 2.0 * 8.0 * neurons * EVAL_BLOCK as f64),
+            ("experiment.mnist.train_images", "the shuffled indices", 8.0 * self.train_images.unwrap_or(0) as f64),
+        ])?;
         if !(self.eta_decay.is_finite() && self.eta_decay > 0.0) {
             return Err(invalid("experiment.mnist.eta_decay", format!("must be positive, got {}", self.eta_decay)));
         }

@@ -9,7 +9,7 @@ use apical_numerics::{Matrix, Real, rng};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::MnistConfig;
+use super::{EVAL_BLOCK, MnistConfig};
 use crate::engine::network::{Shape, Weights};
 use crate::engine::two_step::{Forward, Mixing, Rates, TwoStep, make_self_predicting};
 use crate::experiments::checkpoint::{Checkpoint, save_checkpoint};
@@ -101,13 +101,12 @@ fn misclassified(
     phi: RateFn,
     hidden_gain: Real,
 ) -> Vec<bool> {
-    const BLOCK: usize = 1000;
     let total = mnist.len(split);
     let mut wrong = Vec::with_capacity(total);
     let mut forwards: Vec<Forward> = Vec::new();
     let mut pixels = Vec::new();
-    for start in (0..total).step_by(BLOCK) {
-        let indices: Vec<usize> = (start..total.min(start + BLOCK)).collect();
+    for start in (0..total).step_by(EVAL_BLOCK) {
+        let indices: Vec<usize> = (start..total.min(start + EVAL_BLOCK)).collect();
         if forwards.last().is_none_or(|f| f.cols() != indices.len()) {
             forwards.push(Forward::new(shape, indices.len(), hidden_gain));
         }
@@ -210,6 +209,12 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
             "experiment.mnist.train_images = {n_train}, but the training split has only {available} images"
         )));
     }
+    if n_train < e.batch_size {
+        return Err(SimError::Other(format!(
+            "experiment.mnist.batch_size = {}, but the training split has only {n_train} images",
+            e.batch_size
+        )));
+    }
     let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
     let phi = cfg.network.phi;
     let mixing = Mixing::from_conductances(&cfg.network.conductances);
@@ -270,6 +275,11 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
         let train = 100.0 * wrong as Real / (batches * batch) as Real;
         let validation = error_pct(&misclassified(&mnist, Split::Validation, &weights, &shape, phi, hidden_gain));
         let test = error_pct(&misclassified(&mnist, Split::Test, &weights, &shape, phi, hidden_gain));
+        for (name, x) in [("train_error_pct", train), ("validation_error_pct", validation), ("test_error_pct", test)] {
+            if !x.is_finite() {
+                return Err(SimError::Other(format!("mnist diverged in epoch {epoch}: {name} is not finite")));
+            }
+        }
         let seconds = started.elapsed().as_secs_f64();
         eprintln!(
             "epoch {epoch}/{}: train {}, validation {}, test {} ({seconds:.1} s)",
