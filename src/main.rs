@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use apical::cli::{load_config, preset};
 use apical::numerics::stats::{PairedErrors, mean, sd};
-use apical::sim::SimError;
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
 use apical::sim::experiments::{self, RunContext, SavedModel};
@@ -223,7 +222,7 @@ fn run(args: RunArgs) -> Result<()> {
         let result = pool.install(|| experiments::run(&cfg, &ctx));
         drop(progress);
         out.release(result.is_err());
-        print!("{}", result.map_err(|e| run_error(e, &cfg))?);
+        print!("{}", result?);
         println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
         return Ok(());
     };
@@ -242,15 +241,6 @@ fn run(args: RunArgs) -> Result<()> {
     let result = pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume, &display));
     out.release(result.is_err());
     result
-}
-
-/// The error of a failed run, with the configuration field it concerns where the message does not
-/// name it.
-fn run_error(e: SimError, cfg: &RunConfig) -> anyhow::Error {
-    match (&e, &cfg.init.weights) {
-        (SimError::WeightFile(_), Some(_)) => anyhow::Error::from(e).context("init.weights"),
-        _ => e.into(),
-    }
 }
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
@@ -275,7 +265,7 @@ fn run_seeds(
             let created = outdir::missing_top(&out_dir);
             let progress = display.run(Some(format!("seed {seed}")));
             let ctx = RunContext { out_dir, data_dir: data_dir.clone(), resume, progress: &progress };
-            let result = experiments::run(&cfg, &ctx).map_err(|e| run_error(e, &cfg));
+            let result = experiments::run(&cfg, &ctx).map_err(anyhow::Error::from);
             if let (Err(_), Some(top)) = (&result, created) {
                 outdir::remove_empty_up_to(&ctx.out_dir, &top);
             }

@@ -25,8 +25,8 @@ pub enum SimError {
     /// A data set could not be read.
     #[error(transparent)]
     Dataset(#[from] apical_datasets::DatasetError),
-    /// A weight file does not fit the network.
-    #[error(transparent)]
+    /// The weight file of `init.weights` cannot be read or does not fit the network.
+    #[error("init.weights: {0}")]
     WeightFile(#[from] WeightFileError),
     /// A NumPy file could not be read or written.
     #[error(transparent)]
