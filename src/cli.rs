@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use apical_sim::{config::RunConfig, presets};
 
 /// Parses a TOML configuration; `source` names it in errors as `source:line:column`.
@@ -18,8 +18,29 @@ pub fn parse_config(text: &str, source: &str) -> Result<RunConfig> {
                 format!(":{line}:{column}")
             })
             .unwrap_or_default();
-        anyhow!("{source}{place}: {}", e.message().trim().replace('\n', " "))
+        let start = e.span().map_or(0, |span| span.start.min(text.len()));
+        anyhow!("{source}{place}: {}", clearer(e.message().trim(), text, start).replace('\n', " "))
     })
+}
+
+/// The parser's message for a table that must hold exactly one of its kinds (such as
+/// `[experiment]`) names neither the table nor the rule; this one does. Other messages are kept.
+fn clearer(message: &str, text: &str, start: usize) -> String {
+    let found = if message.starts_with("wanted exactly 1 element, found 0") {
+        "none"
+    } else if message.starts_with("wanted exactly 1 element, more than 1") {
+        "several"
+    } else {
+        return message.to_string();
+    };
+    let key: String = text
+        .get(start..)
+        .unwrap_or_default()
+        .trim_start_matches(['[', ' '])
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    format!("[{key}] must hold exactly one kind, as one table [{key}.<kind>]; found {found}")
 }
 
 /// Reads and validates a configuration file. A relative `init.weights` path is taken from the
@@ -27,6 +48,9 @@ pub fn parse_config(text: &str, source: &str) -> Result<RunConfig> {
 pub fn load_config(path: &Path) -> Result<RunConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut cfg = parse_config(&text, &path.display().to_string())?;
+    if cfg.init.weights.as_ref().is_some_and(|w| w.as_os_str().is_empty()) {
+        bail!("{}: init.weights: the path is empty", path.display());
+    }
     if let Some(w) = &cfg.init.weights
         && w.is_relative()
     {

@@ -42,6 +42,10 @@ fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>> {
 /// Downloads every missing or damaged MNIST file into `<to>/mnist/`, trying `mirrors` in turn.
 /// When that fails, the folders it created are removed again if they are empty.
 pub fn fetch_mnist(to: &Path, mirrors: &[String]) -> Result<()> {
+    // A mirror that cannot be downloaded from is refused before anything is created.
+    if let Some(bad) = mirrors.iter().find(|m| !is_http_url(m)) {
+        bail!("--mirror '{bad}' is not an http:// or https:// URL");
+    }
     let dir = to.join("mnist");
     let created = missing_top(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -52,6 +56,12 @@ pub fn fetch_mnist(to: &Path, mirrors: &[String]) -> Result<()> {
     result?;
     println!("MNIST is ready: pass --data {} or set APICAL_DATA_DIR={}", to.display(), to.display());
     Ok(())
+}
+
+/// True for `http://host…` and `https://host…`, the URLs a mirror can have.
+fn is_http_url(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
 /// Downloads every missing or damaged MNIST file into the existing folder `dir`.

@@ -182,6 +182,11 @@ pub fn read_npy(path: &Path) -> Result<Matrix, NpyError> {
 /// [`read_npy`] accepts, and no name may occur twice.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Matrix)>, NpyError> {
     let file = File::open(path).map_err(|e| NpyError::new(path, e.into()))?;
+    // A folder opens like a file on some systems, and the archive reader would then report a
+    // failed seek; say what is wrong instead.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(NpyError::new(path, io::Error::new(io::ErrorKind::IsADirectory, "is a folder, not a file").into()));
+    }
     decode_npz(path, BufReader::new(file))
 }
 
@@ -581,6 +586,15 @@ mod tests {
         let error = read_npy(&missing_file).unwrap_err();
         assert!(matches!(error.kind, NpyErrorKind::Io(_)));
         one_line(&missing_file, error);
+    }
+
+    #[test]
+    fn a_folder_is_not_read_as_an_archive() {
+        let dir = temp_dir("npz-folder");
+        let path = dir.0.join("weights.npz");
+        fs::create_dir(&path).unwrap();
+        let e = read_npz(&path).unwrap_err();
+        assert!(e.to_string().ends_with("weights.npz: is a folder, not a file"), "{e}");
     }
 
     #[test]
