@@ -28,19 +28,19 @@ use crate::Real;
 use crate::vmath::{Isa, Map};
 
 /// A rate function φ mapping a somatic potential to a firing rate.
+///
+/// In a configuration it is a table with a `kind` and, for the soft rectifier, its parameters;
+/// any other key is refused (see [`RateFnTable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "kebab-case", from = "RateFnTable")]
 pub enum RateFn {
     /// γ log(1 + exp(β(u − θ))), the paper's choice for the Fig. 2 student and teacher.
     SoftRectifier {
-        /// Output scale γ.
-        #[serde(default = "default_gamma")]
+        /// Output scale γ (0.1 where a configuration leaves it out).
         gamma: Real,
-        /// Input slope β.
-        #[serde(default = "default_beta")]
+        /// Input slope β (1 where a configuration leaves it out).
         beta: Real,
-        /// Threshold θ.
-        #[serde(default = "default_theta")]
+        /// Threshold θ (3 where a configuration leaves it out).
         theta: Real,
     },
     /// 1 / (1 + e^(−u)), the paper's choice for MNIST.
@@ -53,6 +53,40 @@ pub enum RateFn {
     Relu,
     /// The identity.
     Linear,
+}
+
+/// The table a configuration holds for a [`RateFn`]. Every kind is a struct variant here, so that
+/// `deny_unknown_fields` refuses stray keys for the kinds without parameters too, which it does
+/// not do for unit variants.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum RateFnTable {
+    SoftRectifier {
+        #[serde(default = "default_gamma")]
+        gamma: Real,
+        #[serde(default = "default_beta")]
+        beta: Real,
+        #[serde(default = "default_theta")]
+        theta: Real,
+    },
+    Logistic {},
+    Softplus {},
+    Tanh {},
+    Relu {},
+    Linear {},
+}
+
+impl From<RateFnTable> for RateFn {
+    fn from(table: RateFnTable) -> Self {
+        match table {
+            RateFnTable::SoftRectifier { gamma, beta, theta } => RateFn::SoftRectifier { gamma, beta, theta },
+            RateFnTable::Logistic {} => RateFn::Logistic,
+            RateFnTable::Softplus {} => RateFn::Softplus,
+            RateFnTable::Tanh {} => RateFn::Tanh,
+            RateFnTable::Relu {} => RateFn::Relu,
+            RateFnTable::Linear {} => RateFn::Linear,
+        }
+    }
 }
 
 fn default_gamma() -> Real {

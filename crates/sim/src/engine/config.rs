@@ -186,6 +186,10 @@ pub const MAX_TIME_MS: Real = 1e9;
 /// potentials and their squares.
 pub const MAX_INIT_RANGE: Real = 1e3;
 
+/// The largest noise amplitude σ. Potentials live within a few units of rest; noise a thousand
+/// times larger drowns every signal, so a larger σ is a typing error.
+pub const MAX_SIGMA: Real = 1e3;
+
 /// The largest learning rate. The largest preset rate is 10; at 10³ a weight driven by rates of
 /// order one moves by the widest initial range within a millisecond. Far larger rates saturate a
 /// bounded φ, and the run ends at chance with every value still finite, which no divergence check
@@ -347,6 +351,13 @@ impl ModelConfig {
             let problem = format!("the network has {weights:.2e} weights, more than the limit of {MAX_WEIGHTS:e}");
             return Err(invalid("network.sizes", problem));
         }
+        if let RateFn::SoftRectifier { gamma, beta, theta } = net.phi {
+            positive("network.phi.gamma", gamma)?;
+            positive("network.phi.beta", beta)?;
+            if !theta.is_finite() {
+                return Err(invalid("network.phi.theta", format!("must be a finite number, got {theta}")));
+            }
+        }
         apical_neuron::build(&net.neuron, apical_neuron::Role::Pyramidal, &net.conductances)
             .map_err(|e| invalid("network.neuron", e.to_string()))?;
         let g = &net.conductances;
@@ -367,6 +378,7 @@ impl ModelConfig {
         // τ_0 = 0 is allowed: the filters then follow their inputs at once.
         time_ms("dynamics.tau_0", d.tau_0)?;
         non_negative("dynamics.sigma", d.sigma)?;
+        at_most("dynamics.sigma", d.sigma, MAX_SIGMA)?;
         let p = &self.plasticity;
         let layers = net.sizes.len() - 1;
         rates("plasticity.eta_up", &p.eta_up, layers, false)?;

@@ -90,7 +90,7 @@ pub struct MnistConfig {
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// The target rates of the wrong classes and of the right class.
-    #[serde(default = "default_target_rates")]
+    #[serde(default = "default_target_rates", deserialize_with = "two_rates")]
     pub target_rates: [Real; 2],
     /// Divide every learning rate by the dilution of its teaching signal (microcircuit only).
     #[serde(default = "default_true")]
@@ -112,6 +112,14 @@ pub struct MnistConfig {
 fn default_batch_size() -> usize {
     10
 }
+/// Reads `target_rates` as a list of exactly two numbers; a longer list is refused rather than cut.
+fn two_rates<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<[Real; 2], D::Error> {
+    let rates = Vec::<Real>::deserialize(deserializer)?;
+    <[Real; 2]>::try_from(rates.as_slice()).map_err(|_| {
+        serde::de::Error::custom(format!("target_rates needs two rates [wrong, right], got {}", rates.len()))
+    })
+}
+
 fn default_target_rates() -> [Real; 2] {
     [0.1, 0.8]
 }
