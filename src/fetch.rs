@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::progress::status_line;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
@@ -80,7 +81,7 @@ fn fetch_into(dir: &Path, mirrors: &[String]) -> Result<()> {
         let mut fetched = false;
         for mirror in mirrors {
             let url = format!("{}/{name}.gz", mirror.trim_end_matches('/'));
-            eprintln!("downloading {url}");
+            status_line(&format!("downloading {url}"));
             let result = download(&agent, &url).and_then(|bytes| match content_sha256(&bytes)? {
                 sum if sum == expected => Ok(bytes),
                 sum => bail!("{url}: checksum mismatch: SHA-256 of the content is {sum}, expected {expected}"),

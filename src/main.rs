@@ -4,6 +4,7 @@ mod fetch;
 mod outdir;
 mod progress;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,6 +19,7 @@ use apical::sim::summary::Curves;
 use clap::{Parser, Subcommand};
 use outdir::OutDir;
 use progress::Display;
+use progress::status_line;
 use rayon::prelude::*;
 
 /// Apical: dendritic cortical microcircuits that approximate backpropagation.
@@ -209,12 +211,12 @@ fn run(args: RunArgs) -> Result<()> {
     let Some(Seeds(seeds)) = &args.seeds else {
         let out = OutDir::claim(&out_dir, &[])?;
         if !display.is_quiet() {
-            eprintln!(
+            status_line(&format!(
                 "running {} (seed {}) into {}",
                 printable(&name),
                 cfg.seed,
                 printable(&out_dir.display().to_string())
-            );
+            ));
         }
         let started = std::time::Instant::now();
         let progress = display.run(None);
@@ -222,25 +224,31 @@ fn run(args: RunArgs) -> Result<()> {
         let result = pool.install(|| experiments::run(&cfg, &ctx));
         drop(progress);
         out.release(result.is_err());
-        print!("{}", result?);
-        println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+        say(&result?.to_string());
+        say(&format!("wall time: {:.1} s\n", started.elapsed().as_secs_f64()));
         return Ok(());
     };
     let folders: Vec<PathBuf> = seeds.iter().map(|seed| PathBuf::from(format!("seed-{seed}"))).collect();
     let out = OutDir::claim(&out_dir, &folders)?;
     if !display.is_quiet() {
         let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
-        eprintln!(
+        status_line(&format!(
             "running {} for seeds {} on {} threads into {}",
             printable(&name),
             list.join(", "),
             pool.current_num_threads(),
             printable(&out_dir.join("seed-<n>").display().to_string())
-        );
+        ));
     }
     let result = pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume, &display));
     out.release(result.is_err());
     result
+}
+
+/// Prints a run's results. They are in its files too, so a reader of the output that went away
+/// (`| head`) does not turn a finished run into a failed one: a failed write is ignored.
+fn say(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
@@ -275,11 +283,11 @@ fn run_seeds(
     let mut first_error = None;
     for (seed, result) in seeds.iter().zip(results) {
         match result {
-            Ok(report) => print!("seed {seed}: {report}"),
+            Ok(report) => say(&format!("seed {seed}: {report}")),
             Err(e) => first_error = first_error.or(Some(e.context(format!("seed {seed}")))),
         }
     }
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+    say(&format!("wall time: {:.1} s\n", started.elapsed().as_secs_f64()));
     first_error.map_or(Ok(()), Err)
 }
 
@@ -491,7 +499,7 @@ fn main() -> ExitCode {
     match main_inner() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            status_line(&format!("error: {}", one_line(&e)));
             ExitCode::FAILURE
         }
     }

@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use crate::progress::status_line;
 use anyhow::{Context, Result, bail};
 
 use apical_sim::files::temporary_owner;
@@ -69,10 +70,10 @@ impl OutDir {
         for dir in std::iter::once(path.to_path_buf()).chain(subfolders.iter().map(|s| path.join(s))) {
             let removed = remove_stale_temporaries(&dir);
             if removed > 0 {
-                eprintln!(
+                status_line(&format!(
                     "note: removed {removed} temporary file(s) left by an interrupted run in {}",
                     printable(&dir.display().to_string())
-                );
+                ));
             }
         }
         Ok(out)
@@ -163,11 +164,11 @@ fn lock(dir: &Path) -> Result<File> {
         let mut content = String::new();
         let _ = file.read_to_string(&mut content);
         if !content.trim().is_empty() {
-            eprintln!(
+            status_line(&format!(
                 "note: taking over the stale lock of {} in {}: that run ended without removing it",
                 describe(&content),
                 shown()
-            );
+            ));
         }
         let write = |file: &mut File| -> std::io::Result<()> {
             file.set_len(0)?;

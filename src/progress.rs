@@ -5,6 +5,7 @@
 //! `advance(n)` as units are done, then `finish()`. A [`Display`] hands out one [`RunProgress`]
 //! per run, so that the runs of `--seeds` each show their own bar or status line.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -71,7 +72,7 @@ impl Ticker {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                 let phases = shown.lock().unwrap_or_else(PoisonError::into_inner);
                 for phase in phases.iter() {
-                    eprintln!("{}", phase.status());
+                    status_line(&phase.status());
                 }
             }
         });
@@ -215,7 +216,7 @@ impl RunProgress<'_> {
         if let Mode::Lines(ticker) = &self.display.0 {
             ticker.phases.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| !Arc::ptr_eq(p, &current.phase));
             if finished {
-                eprintln!("{}", current.phase.status());
+                status_line(&current.phase.status());
             }
         }
     }
@@ -228,6 +229,13 @@ impl Drop for RunProgress<'_> {
             self.end(current, false);
         }
     }
+}
+
+/// Writes a line to standard error: progress, notes and the final error line. A reader that went
+/// away (`2>&1 | head`) is no reason to stop a run whose results go to files, so a failed write
+/// is ignored where `eprintln!` would panic.
+pub fn status_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 #[cfg(test)]

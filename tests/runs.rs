@@ -200,3 +200,28 @@ fn piped_runs_print_status_lines_and_quiet_runs_none() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("fig-s1 results"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A reader of the output that goes away early (`apical run … 2>&1 | head -1`) does not stop the
+/// run or turn it into a failure: its files are written and it exits 0.
+#[test]
+fn a_closed_output_pipe_does_not_fail_the_run() {
+    let dir = temp_dir("closed-pipe");
+    let config = short_config(&dir, "short", 400);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apical"))
+        .args(["run", config.to_str().unwrap(), "--out", "a"])
+        .current_dir(&dir)
+        .env("APICAL_PROGRESS_INTERVAL_MS", "5")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Closing both pipes at once makes every later write fail, as after `| head -1`.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    for file in ["metrics.csv", "checkpoint.bin", "summary.json"] {
+        assert!(dir.join("a").join(file).is_file(), "{file} is missing");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
