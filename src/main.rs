@@ -3,6 +3,7 @@
 mod fetch;
 mod outdir;
 mod progress;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -77,6 +78,12 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Plan, run and summarise sweeps: runs over a grid of settings and seeds, as a SLURM job
+    /// array or on this machine.
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
         /// The checkpoint file.
@@ -100,6 +107,64 @@ enum DataCommand {
         /// A mirror URL to try instead of the defaults (repeatable).
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// Write a sweep's folder: one configuration per run, the manifest and an sbatch script.
+    Plan {
+        /// The sweep file (see docs/cluster.md).
+        sweep: PathBuf,
+        /// The sweep's folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run one line of a sweep's manifest into <DIR>/runs/<run id>/; a finished run is skipped
+    /// and an interrupted one continues from its checkpoint where its experiment can.
+    Task {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// The line of the manifest, from 0 [default: $SLURM_ARRAY_TASK_ID].
+        #[arg(long)]
+        index: Option<usize>,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The number of worker threads, at most 1024 [default: $SLURM_CPUS_PER_TASK, else one
+        /// per CPU].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
+        /// Show no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run every line of a sweep's manifest on this machine, in parallel, with the results of
+    /// the job array.
+    Run {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The number of worker threads, at most 1024 [default: one per CPU].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
+        /// Show no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Gather the runs' summaries into <DIR>/summary.csv and print each point's mean ± sd over
+    /// its seeds, and the runs that are missing or failed.
+    Summary {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// Write the CSV here instead.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Print only these values (repeatable) [default: all].
+        #[arg(long = "value")]
+        values: Vec<String>,
     },
 }
 
@@ -423,6 +488,14 @@ fn main_inner() -> Result<()> {
             summary(&runs, usize::from(last), against.as_deref(), epochs.map(usize::from))
         }
         Some(Command::Eval { models, against, data }) => eval(&models, against.as_deref(), data),
+        Some(Command::Sweep { command }) => match command {
+            SweepCommand::Plan { sweep, out } => sweep::plan(&sweep, &out),
+            SweepCommand::Task { dir, index, data, threads, quiet } => {
+                sweep::task(&dir, index, data_dir(data), threads, quiet)
+            }
+            SweepCommand::Run { dir, data, threads, quiet } => sweep::run_all(&dir, data_dir(data), threads, quiet),
+            SweepCommand::Summary { dir, csv, values } => sweep::summary(&dir, csv, &values),
+        },
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");
