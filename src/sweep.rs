@@ -349,7 +349,10 @@ fn sbatch_script(options: &SlurmOptions, dir: &Path, n: usize, source: &str) -> 
     if parallel == 0 {
         bail!("{source}: slurm.parallel: at least 1 task must run at once");
     }
-    let cpus = options.cpus_per_task.unwrap_or(1).max(1);
+    let cpus = options.cpus_per_task.unwrap_or(1);
+    if cpus == 0 {
+        bail!("{source}: slurm.cpus_per_task: a task needs at least 1 CPU");
+    }
     let mut lines = vec![
         format!("--job-name={}", options.job_name.as_deref().unwrap_or("apical-sweep")),
         format!("--array=0-{}%{parallel}", n - 1),
