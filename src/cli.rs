@@ -1,14 +1,22 @@
 //! Loading configurations for the command-line tool, with one-line errors that name the file,
-//! line and field.
+//! line and field, and the `--set key=value` overrides that edit a configuration before it is
+//! read.
 
+use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use apical_sim::{config::RunConfig, presets};
+use serde::Deserialize;
 
 /// Parses a TOML configuration; `source` names it in errors as `source:line:column`.
 pub fn parse_config(text: &str, source: &str) -> Result<RunConfig> {
-    toml::from_str::<RunConfig>(text).map_err(|e| {
+    parse_toml(text, source)
+}
+
+/// Parses TOML text into `T`; `source` names it in errors as `source:line:column`.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T> {
+    toml::from_str::<T>(text).map_err(|e| {
         let place = e
             .span()
             .map(|span| {
@@ -46,8 +54,19 @@ fn clearer(message: &str, text: &str, start: usize) -> String {
 /// Reads and validates a configuration file. A relative `init.weights` path is taken from the
 /// file's folder.
 pub fn load_config(path: &Path) -> Result<RunConfig> {
+    load_config_with(path, &[])
+}
+
+/// Reads a configuration file, applies `overrides` in order and validates the result. A relative
+/// `init.weights` path, from the file or an override, is taken from the file's folder.
+pub fn load_config_with(path: &Path, overrides: &[Override]) -> Result<RunConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut cfg = parse_config(&text, &path.display().to_string())?;
+    let source = path.display().to_string();
+    let mut cfg = parse_config(&text, &source)?;
+    if !overrides.is_empty() {
+        let mut tree: toml::Table = toml::from_str(&text).with_context(|| source.clone())?;
+        cfg = apply_overrides(&mut tree, overrides, "--set ")?;
+    }
     if cfg.init.weights.as_ref().is_some_and(|w| w.as_os_str().is_empty()) {
         bail!("{}: init.weights: the path is empty", path.display());
     }
@@ -56,7 +75,7 @@ pub fn load_config(path: &Path) -> Result<RunConfig> {
     {
         cfg.init.weights = Some(path.parent().unwrap_or(Path::new(".")).join(w));
     }
-    cfg.validate().with_context(|| path.display().to_string())?;
+    cfg.validate().with_context(|| with_overrides(&source, overrides))?;
     Ok(cfg)
 }
 
@@ -66,4 +85,165 @@ pub fn preset(name: &str) -> Result<RunConfig> {
         let known: Vec<&str> = presets::PRESETS.iter().map(|(n, _)| *n).collect();
         anyhow!("unknown preset '{name}' (known: {})", known.join(", "))
     })
+}
+
+/// The preset `name` with `overrides` applied in order, validated.
+pub fn preset_with(name: &str, overrides: &[Override]) -> Result<RunConfig> {
+    let cfg = preset(name)?;
+    if overrides.is_empty() {
+        return Ok(cfg);
+    }
+    let cfg = apply_overrides(&mut config_tree(&cfg)?, overrides, "--set ")?;
+    cfg.validate().with_context(|| with_overrides(&format!("preset {name}"), overrides))?;
+    Ok(cfg)
+}
+
+/// Names a configuration and the overrides applied to it, for errors.
+fn with_overrides(source: &str, overrides: &[Override]) -> String {
+    let sets: Vec<String> = overrides.iter().map(|o| format!(" --set {o}")).collect();
+    format!("{source}{}", sets.concat())
+}
+
+/// A configuration as a TOML value tree, as its file would hold it.
+pub fn config_tree(cfg: &RunConfig) -> Result<toml::Table> {
+    toml::Table::try_from(cfg).context("cannot serialise the configuration")
+}
+
+/// One override of a configuration value, `key=value`: a dotted key such as `plasticity.eta_up`
+/// and a TOML value such as `[0.01, 0.005]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The key's parts, outermost table first.
+    pub key: Vec<String>,
+    /// The new value.
+    pub value: toml::Value,
+}
+
+impl fmt::Display for Override {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key.join("."), self.value)
+    }
+}
+
+impl Override {
+    /// Parses `key=value`. The value is read as TOML (`1000`, `0.5`, `[0.01, 0.005]`, `"text"`,
+    /// `{ low = 0.0, high = 1.0 }`); a single word that is no TOML value, such as `dendritic`, is
+    /// taken as a string.
+    pub fn parse(text: &str) -> Result<Override, String> {
+        let Some((key, value)) = text.split_once('=') else {
+            return Err(format!("'{text}' is not key=value, such as plasticity.tau_w=30"));
+        };
+        Ok(Override { key: parse_key(key.trim())?, value: parse_value(value.trim())? })
+    }
+
+    /// An override of `key`, a dotted key, with `value`.
+    pub fn new(key: &str, value: toml::Value) -> Result<Override, String> {
+        Ok(Override { key: parse_key(key)?, value })
+    }
+
+    /// Sets the value in `tree`. Every table on the way must exist already; only the last key
+    /// may be new, as for an optional field that the configuration leaves out.
+    fn apply(&self, tree: &mut toml::Table) -> Result<(), String> {
+        let (last, tables) = self.key.split_last().expect("a parsed key has at least one part");
+        let mut table = tree;
+        for (depth, part) in tables.iter().enumerate() {
+            let here = self.key[..=depth].join(".");
+            let holds = |t: &toml::Table| t.keys().cloned().collect::<Vec<_>>().join(", ");
+            let known = holds(table);
+            match table.get_mut(part) {
+                Some(toml::Value::Table(next)) => table = next,
+                Some(_) => return Err(format!("{here} is a value, not a table")),
+                None if depth == 0 => return Err(format!("the configuration has no table {here}")),
+                None => {
+                    let parent = self.key[..depth].join(".");
+                    return Err(format!("the configuration has no table {here} ({parent} holds {known})"));
+                }
+            }
+        }
+        table.insert(last.clone(), self.value.clone());
+        Ok(())
+    }
+}
+
+/// Parses a dotted key: non-empty parts of letters, digits, `_` and `-`.
+fn parse_key(key: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+    let good = |p: &String| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !parts.iter().all(good) {
+        return Err(format!("'{key}' is not a dotted key such as plasticity.eta_up"));
+    }
+    Ok(parts)
+}
+
+/// Parses a TOML value, or takes a single word that is none as a string.
+fn parse_value(text: &str) -> Result<toml::Value, String> {
+    let parsed = if text.contains(['\n', '\r']) {
+        None
+    } else {
+        toml::from_str::<toml::Table>(&format!("value = {text}")).ok().filter(|t| t.len() == 1)
+    };
+    match parsed.and_then(|mut t| t.remove("value")) {
+        Some(value) => Ok(value),
+        None if !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || "_-./+:@".contains(c)) => {
+            Ok(toml::Value::String(text.to_string()))
+        }
+        None => Err(format!("'{text}' is not a TOML value such as 30, 0.5, [0.01, 0.005] or \"text\"")),
+    }
+}
+
+/// Applies `overrides` in order to a configuration's value tree and reads the result as a
+/// configuration, with the same checks as a file's. After each override the tree is read again,
+/// so that an unknown key or a bad value is reported with the override that brought it,
+/// `prefix` before it; the caller validates the final configuration.
+pub fn apply_overrides(tree: &mut toml::Table, overrides: &[Override], prefix: &str) -> Result<RunConfig> {
+    let mut cfg = None;
+    for o in overrides {
+        o.apply(tree).map_err(|e| anyhow!("{prefix}{o}: {e}"))?;
+        let read = RunConfig::deserialize(toml::Value::Table(tree.clone()))
+            .map_err(|e| anyhow!("{prefix}{o}: {}", e.message().trim().replace('\n', " ")))?;
+        cfg = Some(read);
+    }
+    match cfg {
+        Some(cfg) => Ok(cfg),
+        None => RunConfig::deserialize(toml::Value::Table(tree.clone())).context("cannot read the configuration"),
+    }
+}
+
+/// The most runs that one `--seeds` or one sweep may start.
+pub const MAX_SEED_RUNS: u64 = 10_000;
+
+/// Parses one seed: a non-negative integer that fits in 64 bits.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| format!("seeds are non-negative integers up to {}, got '{text}'", u64::MAX))
+}
+
+/// Parses `A..B` (B excluded) or `a,b,c` into at most [`MAX_SEED_RUNS`] distinct seeds, in the
+/// order given.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("'{text}' is not a range like 0..8 or a list like 1,4,7 of distinct seeds");
+    let too_many = |n: u64| format!("'{text}' names {n} runs; --seeds runs at most {MAX_SEED_RUNS}");
+    let seeds: Vec<u64> = match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse_seed(a)?, parse_seed(b)?);
+            let n = b.saturating_sub(a);
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
+            (a..b).collect()
+        }
+        None => {
+            let n = text.split(',').count() as u64;
+            if n > MAX_SEED_RUNS {
+                return Err(too_many(n));
+            }
+            text.split(',').map(parse_seed).collect::<Result<_, _>>()?
+        }
+    };
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if seeds.is_empty() || sorted.len() != seeds.len() {
+        return Err(bad());
+    }
+    Ok(seeds)
 }

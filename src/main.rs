@@ -3,13 +3,14 @@
 mod fetch;
 mod outdir;
 mod progress;
+mod sweep;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use apical::cli::{load_config, preset};
+use apical::cli::{Override, load_config_with, parse_seed, parse_seeds, preset, preset_with};
 use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
@@ -79,6 +80,12 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Plan, run and summarise sweeps: runs over a grid of settings and seeds, as a SLURM job
+    /// array or on this machine.
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
         /// The checkpoint file.
@@ -105,6 +112,64 @@ enum DataCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// Write a sweep's folder: one configuration per run, the manifest and an sbatch script.
+    Plan {
+        /// The sweep file (see docs/cluster.md).
+        sweep: PathBuf,
+        /// The sweep's folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run one line of a sweep's manifest into <DIR>/runs/<run id>/; a finished run is skipped
+    /// and an interrupted one continues from its checkpoint where its experiment can.
+    Task {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// The line of the manifest, from 0 [default: $SLURM_ARRAY_TASK_ID].
+        #[arg(long)]
+        index: Option<usize>,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The number of worker threads, at most 1024 [default: $SLURM_CPUS_PER_TASK, else one
+        /// per CPU].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
+        /// Show no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run every line of a sweep's manifest on this machine, in parallel, with the results of
+    /// the job array.
+    Run {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The number of worker threads, at most 1024 [default: one per CPU].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
+        /// Show no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Gather the runs' summaries into <DIR>/summary.csv and print each point's mean ± sd over
+    /// its seeds, and the runs that are missing or failed.
+    Summary {
+        /// The sweep's folder.
+        dir: PathBuf,
+        /// Write the CSV here instead.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Print only these values (repeatable) [default: all].
+        #[arg(long = "value")]
+        values: Vec<String>,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// A TOML configuration file (see `configs/`).
@@ -118,6 +183,11 @@ struct RunArgs {
     /// Override the configuration's seed (a non-negative integer).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     seed: Option<u64>,
+    /// Override a configuration value, as `key=value` with a TOML value (repeatable), such as
+    /// `--set plasticity.eta_up=[0.01,0.005]` or `--set experiment.fig2.patterns=1000`. The
+    /// result is checked as a configuration file is.
+    #[arg(long = "set", value_name = "KEY=VALUE", allow_hyphen_values = true, value_parser = Override::parse)]
+    set: Vec<Override>,
     /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
     #[arg(long)]
     data: Option<PathBuf>,
@@ -127,7 +197,7 @@ struct RunArgs {
     /// Run several seeds in parallel, each into <OUT>/seed-<n>/: a range `A..B` (B excluded) or
     /// a comma-separated list, at most 10000 runs. Every run draws from its own random streams,
     /// so its results are those of `--seed n`.
-    #[arg(long, conflicts_with = "seed", allow_hyphen_values = true, value_parser = parse_seeds)]
+    #[arg(long, conflicts_with = "seed", allow_hyphen_values = true, value_parser = parse_seed_list)]
     seeds: Option<Seeds>,
     /// The number of worker threads, at most 1024 [default: one per CPU].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
@@ -137,50 +207,17 @@ struct RunArgs {
     quiet: bool,
 }
 
-/// The most runs one `--seeds` may start.
-const MAX_SEED_RUNS: u64 = 10_000;
-
 /// The most worker threads `--threads` may start: far more than any machine's cores, and few
 /// enough to start in an instant.
 const MAX_THREADS: i64 = 1024;
-
-/// Parses one seed: a non-negative integer that fits in 64 bits.
-fn parse_seed(text: &str) -> Result<u64, String> {
-    text.trim().parse().map_err(|_| format!("seeds are non-negative integers up to {}, got '{text}'", u64::MAX))
-}
 
 /// The seeds of `--seeds`, distinct and in the order given.
 #[derive(Debug, Clone)]
 struct Seeds(Vec<u64>);
 
-/// Parses `A..B` (B excluded) or `a,b,c` into at most [`MAX_SEED_RUNS`] distinct seeds.
-fn parse_seeds(text: &str) -> Result<Seeds, String> {
-    let bad = || format!("'{text}' is not a range like 0..8 or a list like 1,4,7 of distinct seeds");
-    let too_many = |n: u64| format!("'{text}' names {n} runs; --seeds runs at most {MAX_SEED_RUNS}");
-    let seeds: Vec<u64> = match text.split_once("..") {
-        Some((a, b)) => {
-            let (a, b) = (parse_seed(a)?, parse_seed(b)?);
-            let n = b.saturating_sub(a);
-            if n > MAX_SEED_RUNS {
-                return Err(too_many(n));
-            }
-            (a..b).collect()
-        }
-        None => {
-            let n = text.split(',').count() as u64;
-            if n > MAX_SEED_RUNS {
-                return Err(too_many(n));
-            }
-            text.split(',').map(parse_seed).collect::<Result<_, _>>()?
-        }
-    };
-    let mut sorted = seeds.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    if seeds.is_empty() || sorted.len() != seeds.len() {
-        return Err(bad());
-    }
-    Ok(Seeds(seeds))
+/// Parses `--seeds`.
+fn parse_seed_list(text: &str) -> Result<Seeds, String> {
+    parse_seeds(text).map(Seeds)
 }
 
 /// The data folder: `--data` if given, else a non-empty `APICAL_DATA_DIR`.
@@ -192,10 +229,10 @@ fn run(args: RunArgs) -> Result<()> {
     let (mut cfg, name) = match (&args.config, &args.preset) {
         (Some(path), _) => {
             let stem = path.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
-            (load_config(path)?, stem)
+            (load_config_with(path, &args.set)?, stem)
         }
-        (None, Some(p)) => (preset(p)?, p.clone()),
-        (None, None) => (preset("quick")?, "quick".to_string()),
+        (None, Some(p)) => (preset_with(p, &args.set)?, p.clone()),
+        (None, None) => (preset_with("quick", &args.set)?, "quick".to_string()),
     };
     if let Some(seed) = args.seed {
         cfg.seed = seed;
@@ -430,6 +467,7 @@ fn main_inner() -> Result<()> {
             preset: None,
             out: None,
             seed: None,
+            set: Vec::new(),
             data: None,
             resume: false,
             seeds: None,
@@ -458,6 +496,14 @@ fn main_inner() -> Result<()> {
             summary(&runs, usize::from(last), against.as_deref(), epochs.map(usize::from))
         }
         Some(Command::Eval { models, against, data }) => eval(&models, against.as_deref(), data),
+        Some(Command::Sweep { command }) => match command {
+            SweepCommand::Plan { sweep, out } => sweep::plan(&sweep, &out),
+            SweepCommand::Task { dir, index, data, threads, quiet } => {
+                sweep::task(&dir, index, data_dir(data), threads, quiet)
+            }
+            SweepCommand::Run { dir, data, threads, quiet } => sweep::run_all(&dir, data_dir(data), threads, quiet),
+            SweepCommand::Summary { dir, csv, values } => sweep::summary(&dir, csv, &values),
+        },
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");

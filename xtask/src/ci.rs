@@ -1,8 +1,9 @@
 //! `cargo xtask ci`: everything continuous integration runs, as one command.
 //!
 //! The steps run in order and stop at the first that fails: the formatting check, the whole test
-//! suite (Rust unit, property and end-to-end tests against the real binary) and the benchmarks
-//! once each as a smoke test. Property tests
+//! suite (Rust unit, property and end-to-end tests against the real binary), the benchmarks
+//! once each as a smoke test, and a sweep run as a job array on a single-node SLURM started for
+//! the purpose (`ci/slurm-test.sh`, which needs root and says it skips otherwise). Property tests
 //! run 64 cases each unless `PROPTEST_CASES` says otherwise; `cargo xtask verify` runs more.
 
 use std::process::Command;
@@ -12,10 +13,11 @@ use anyhow::{Context, Result, bail};
 use crate::workspace_root;
 
 /// One step: what it is, the program and its arguments.
-const STEPS: [(&str, &str, &[&str]); 3] = [
+const STEPS: [(&str, &str, &[&str]); 4] = [
     ("formatting", "cargo", &["fmt", "--all", "--", "--check"]),
     ("tests", "cargo", &["test", "--workspace"]),
     ("benchmark smoke test", "cargo", &["test", "--workspace", "--benches"]),
+    ("SLURM job array", "bash", &["ci/slurm-test.sh"]),
 ];
 
 pub fn run(args: &[String]) -> Result<()> {

@@ -3,7 +3,7 @@
 //! * `verify [--cases N]`: the backprop-equivalence property tests and the spec §6 table.
 //! * `bench`: the criterion benchmarks and the summary table of `docs/benchmarks.md`.
 //! * `ci`: everything continuous integration runs (formatting, tests, benchmark and fuzz smoke
-//!   tests).
+//!   tests, a sweep as a SLURM job array).
 
 mod bench;
 mod ci;
