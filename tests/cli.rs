@@ -32,7 +32,7 @@ fn default_run_writes_table_metrics_plots_and_checkpoint() {
     assert!(stdout.contains("fig-s1 results") && stdout.contains("‖v_A‖² reduction"), "{stdout}");
     let run = dir.join("out/quick");
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert!(csv.starts_with("time_s,pattern,apical_sq,mismatch,dist_pi,dist_ip\n"));
+    assert!(csv.starts_with("time_s,pattern,apical_sq,mismatch,dist_pi,dist_ip,eta_factor\n"));
     assert!(csv.lines().count() > 10);
     for png in ["apical.png", "mismatch.png", "lateral.png"] {
         let bytes = std::fs::read(run.join(png)).unwrap();

@@ -140,7 +140,7 @@ fn a_snapshot_restores_bit_identically() {
     let mut a = Microcircuit::new(&cfg).unwrap();
     a.set_input(&input(4, 1));
     a.run_steps(300, true).unwrap();
-    let mut b = Microcircuit::restore(&cfg, a.snapshot());
+    let mut b = Microcircuit::restore(&cfg, a.snapshot()).unwrap();
     a.run_steps(300, true).unwrap();
     b.run_steps(300, true).unwrap();
     assert_eq!(a.snapshot(), b.snapshot());

@@ -42,7 +42,7 @@ fn run_in(dir: &Path, cfg: &RunConfig) -> apical_sim::experiments::Report {
     run(cfg, &ctx).unwrap()
 }
 
-/// All three learners start from the same network on the same task, every file is written, and a
+/// All four learners start from the same network on the same task, every file is written, and a
 /// seed's results do not depend on how many other seeds run beside it.
 #[test]
 fn learners_share_the_task_and_seeds_are_independent() {
@@ -56,15 +56,15 @@ fn learners_share_the_task_and_seeds_are_independent() {
     });
     let dir = out_dir("shared");
     let report = run_in(&dir, &cfg);
-    for file in ["microcircuit.csv", "shallow.csv", "backprop.csv", "learning_curves.png", "apical.png", "mismatch.png"]
+    for file in ["microcircuit.csv", "shallow.csv", "backprop.csv", "feedback-alignment.csv", "learning_curves.png"]
         .into_iter()
-        .chain(["angle.png", "output.png", "checkpoint.bin"])
+        .chain(["apical.png", "mismatch.png", "angle.png", "output.png", "checkpoint.bin"])
     {
         assert!(dir.join(file).is_file(), "{file} missing");
         assert!(report.files.contains(&dir.join(file)), "{file} not reported");
     }
     // At the paper's parameters the hidden layer starts almost silent: φ(0) = 0.0049.
-    for learner in ["microcircuit", "shallow", "backprop"] {
+    for learner in ["microcircuit", "shallow", "backprop", "feedback-alignment"] {
         let rate = column(&dir, learner, "hidden_rate")[0];
         assert!(0.004 < rate && rate < 0.02, "{learner}: mean hidden rate {rate}");
     }
@@ -112,11 +112,13 @@ fn late_error(dir: &Path, learner: &str, from: f64) -> f64 {
     late.iter().sum::<f64>() / late.len() as f64
 }
 
-/// A shortened `fig2-fast` run (every learning rate ×100, inputs U(0, 1)): within 3000 patterns
-/// the microcircuit halves its test error and ends at no more than half the shallow learner's.
+/// The first 3000 patterns of `fig2-short` (every learning rate ×100) with inputs U(0, 1): the
+/// microcircuit halves its test error and ends at no more than half the shallow learner's.
 #[test]
 fn microcircuit_beats_the_shallow_learner_in_the_fast_regime() {
-    let cfg = fig2("fig2-fast", |_, e| {
+    let cfg = fig2("fig2-short", |_, e| {
+        e.inputs = apical_datasets::patterns::InputDistribution::unit();
+        e.learners = vec![Fig2Learner::Microcircuit, Fig2Learner::Shallow, Fig2Learner::Backprop];
         e.patterns = 3000;
         e.record_every = 250;
         e.test_patterns = 50;
@@ -151,4 +153,43 @@ fn bad_settings_name_their_field() {
         let message = fig2("fig2", edit).validate().unwrap_err().to_string();
         assert!(message.contains(field) && !message.contains('\n'), "{field}: {message}");
     }
+}
+
+/// Σ factor × patterns over the stages of a schedule, for a run of `patterns` patterns.
+fn budget(cfg: &RunConfig, patterns: u64) -> f64 {
+    let s = &cfg.plasticity.schedule;
+    s.iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let end = s.get(i + 1).map_or(patterns, |next| next.from_pattern.min(patterns));
+            stage.factor * end.saturating_sub(stage.from_pattern) as f64
+        })
+        .sum()
+}
+
+/// `fig2` is spec §8 at the paper's length with every learner; `fig2-short` differs only in its
+/// schedule, length and recording interval, and has the same η × length.
+#[test]
+fn the_presets_share_the_budget() {
+    let all = [Fig2Learner::Microcircuit, Fig2Learner::Shallow, Fig2Learner::Backprop, Fig2Learner::FeedbackAlignment];
+    let paper = preset("fig2").unwrap();
+    let ExperimentConfig::Fig2(e) = &paper.experiment else { panic!("fig2") };
+    assert_eq!(e.patterns, 10_000_000);
+    assert_eq!(e.learners, all);
+    assert_eq!(paper.plasticity.eta_up, [0.0011875, 0.0005]);
+    assert_eq!(paper.plasticity.eta_ip, [0.0011875]);
+    assert_eq!(paper.plasticity.eta_pi, [0.0059375]);
+    assert_eq!(paper.dynamics.sigma, 0.3);
+    assert_eq!(e.inputs, apical_datasets::patterns::InputDistribution::symmetric());
+    assert!(paper.plasticity.has_default_schedule());
+    assert_eq!(budget(&paper, e.patterns), 1e7);
+    let short = preset("fig2-short").unwrap();
+    let ExperimentConfig::Fig2(s) = &short.experiment else { panic!("fig2-short") };
+    assert_eq!(budget(&short, s.patterns), 1e7);
+    let mut same = short.clone();
+    same.plasticity.schedule = paper.plasticity.schedule.clone();
+    let ExperimentConfig::Fig2(f) = &mut same.experiment else { panic!("fig2-short") };
+    f.patterns = e.patterns;
+    f.record_every = e.record_every;
+    assert_eq!(same, paper, "fig2-short differs from fig2 in more than its schedule and length");
 }

@@ -1,12 +1,12 @@
 //! Limits and numerical safety: every size, count and time is bounded and refused in one line
 //! that names its field; a run that turns non-finite ends with an error naming the step and the
-//! population, matrix or metric; experiments without a resume checkpoint refuse `--resume`
-//! before touching their output folder; and the learning lag freezes exactly round(L/dt) steps.
+//! population, matrix or metric; `--resume` without a usable checkpoint and bad learning-rate
+//! schedules are refused without writing anything; and the learning lag freezes exactly round(L/dt) steps.
 
 use std::path::{Path, PathBuf};
 
 use apical_numerics::Real;
-use apical_sim::config::RunConfig;
+use apical_sim::config::{RunConfig, Stage};
 use apical_sim::experiments::{ExperimentConfig, Fig1Config, Fig2Config, Fig2Learner, FigS1Config, MnistConfig};
 use apical_sim::experiments::{NoProgress, RunContext, run};
 use apical_sim::microcircuit::Microcircuit;
@@ -286,24 +286,53 @@ fn weight_files_with_non_finite_values_are_refused() {
 }
 
 #[test]
-fn experiments_without_a_resume_checkpoint_refuse_resume() {
+fn resume_without_a_usable_checkpoint_is_refused() {
     let small_fig2 = fig2(|_, e| {
         e.patterns = 2;
         e.record_every = 1;
     });
     for (name, cfg) in [("fig-s1", preset("quick").unwrap()), ("fig1", preset("fig1").unwrap()), ("fig2", small_fig2)] {
         let dir = out_dir(&format!("resume-{name}"));
-        let expected = format!("{name} cannot resume yet: it has no resume checkpoint; run it again without --resume");
         // A missing output folder is not created.
-        assert_eq!(run_in(&dir, &cfg, true).unwrap_err(), expected);
+        let missing = run_in(&dir, &cfg, true).unwrap_err();
+        let expected =
+            format!("--resume: there is no checkpoint {} to continue from", dir.join("checkpoint.bin").display());
+        assert_eq!(missing, expected);
         assert!(!dir.exists(), "{name}: the output folder was created");
-        // An existing folder and its checkpoint are left as they are.
+        // A damaged checkpoint is refused in one line, and the folder is left as it was.
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("checkpoint.bin"), b"earlier run").unwrap();
-        assert_eq!(run_in(&dir, &cfg, true).unwrap_err(), expected);
+        let damaged = run_in(&dir, &cfg, true).unwrap_err();
+        assert!(damaged.contains("checkpoint.bin") && !damaged.contains('\n'), "{name}: {damaged}");
         assert_eq!(std::fs::read(dir.join("checkpoint.bin")).unwrap(), b"earlier run");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "{name}: files were written");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A learning-rate schedule must start at pattern 0, rise strictly and have finite positive
+/// factors; the experiments that do not count patterns keep the default.
+#[test]
+fn bad_schedules_are_refused() {
+    let stage = |from_pattern, factor| Stage { from_pattern, factor };
+    let cases = [
+        (vec![], "needs at least one stage"),
+        (vec![stage(5, 1.0)], "must start at pattern 0"),
+        (vec![stage(0, 1.0), stage(10, 2.0), stage(10, 3.0)], "stage 3 starts at pattern 10"),
+        (vec![stage(0, 1.0), stage(10, 0.0)], "stage 2 has factor 0"),
+        (vec![stage(0, f64::NAN)], "stage 1 has factor NaN"),
+        (vec![stage(0, f64::INFINITY)], "stage 1 has factor inf"),
+        (vec![stage(0, -1.0)], "stage 1 has factor -1"),
+    ];
+    for (schedule, problem) in cases {
+        let mut cfg = preset("fig2").unwrap();
+        cfg.plasticity.schedule = schedule;
+        refused(&cfg, "plasticity.schedule", problem);
+    }
+    for name in ["fig1", "mnist"] {
+        let mut cfg = preset(name).unwrap();
+        cfg.plasticity.schedule = vec![stage(0, 1.0), stage(10, 2.0)];
+        refused(&cfg, "plasticity.schedule", "leave the default");
     }
 }
 

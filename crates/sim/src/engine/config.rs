@@ -121,6 +121,75 @@ pub struct PlasticityConfig {
     /// Plasticity (traces and weights) is frozen for this long after every pattern switch (ms).
     #[serde(default)]
     pub learning_lag: Real,
+    /// The learning-rate schedule: stages by training pattern, each multiplying every plastic η
+    /// by its factor. The default is one stage ×1 from the first pattern.
+    #[serde(default = "default_schedule")]
+    pub schedule: Vec<Stage>,
+}
+
+/// One stage of the learning-rate schedule: from training pattern `from_pattern` on (counted
+/// from 0), every η of the plasticity section is multiplied by `factor`, until the next stage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// The first training pattern of the stage, counted from 0.
+    pub from_pattern: u64,
+    /// The factor applied to every learning rate during the stage.
+    pub factor: Real,
+}
+
+/// The most stages of a learning-rate schedule.
+pub const MAX_STAGES: usize = 1000;
+
+/// The default schedule: one stage ×1 from the first pattern.
+pub fn default_schedule() -> Vec<Stage> {
+    vec![Stage { from_pattern: 0, factor: 1.0 }]
+}
+
+impl PlasticityConfig {
+    /// The factor of the stage that training pattern `pattern` (counted from 0) falls in: that of
+    /// the last stage with `from_pattern ≤ pattern`.
+    pub fn eta_factor(&self, pattern: u64) -> Real {
+        self.schedule.iter().take_while(|s| s.from_pattern <= pattern).last().map_or(1.0, |s| s.factor)
+    }
+
+    /// Whether the schedule is the default, one stage ×1.
+    pub fn has_default_schedule(&self) -> bool {
+        self.schedule == default_schedule()
+    }
+
+    /// Checks the schedule: at least one and at most [`MAX_STAGES`] stages, the first from
+    /// pattern 0, strictly increasing starts, and finite positive factors.
+    fn validate_schedule(&self) -> Result<(), ConfigError> {
+        let field = "plasticity.schedule";
+        let Some(first) = self.schedule.first() else {
+            return Err(invalid(field, "needs at least one stage, e.g. [{ from_pattern = 0, factor = 1.0 }]"));
+        };
+        at_most(field, self.schedule.len(), MAX_STAGES)?;
+        if first.from_pattern != 0 {
+            return Err(invalid(field, format!("the first stage must start at pattern 0, not {}", first.from_pattern)));
+        }
+        for (i, pair) in self.schedule.windows(2).enumerate() {
+            if pair[1].from_pattern <= pair[0].from_pattern {
+                let problem = format!(
+                    "stage {} starts at pattern {}, not after stage {} at {}",
+                    i + 2,
+                    pair[1].from_pattern,
+                    i + 1,
+                    pair[0].from_pattern
+                );
+                return Err(invalid(field, problem));
+            }
+        }
+        if let Some((i, s)) = self.schedule.iter().enumerate().find(|(_, s)| !(s.factor.is_finite() && s.factor > 0.0))
+        {
+            return Err(invalid(
+                field,
+                format!("stage {} has factor {}; factors must be finite and positive", i + 1, s.factor),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_tau_w() -> Real {
@@ -388,6 +457,7 @@ impl ModelConfig {
         positive("plasticity.tau_w", p.tau_w)?;
         time_ms("plasticity.tau_w", p.tau_w)?;
         time_ms("plasticity.learning_lag", p.learning_lag)?;
+        p.validate_schedule()?;
         non_negative("init.range", self.init.range)?;
         at_most("init.range", self.init.range, MAX_INIT_RANGE)
     }

@@ -102,6 +102,11 @@ pub struct State {
     pub steps_since_switch: u64,
 }
 
+/// A snapshot does not fit the network it is restored into.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the saved network does not fit the configuration: {0}")]
+pub struct SnapshotMismatch(pub String);
+
 /// The simulation blew up: a potential, weight or trace, or a metric computed from them, became
 /// NaN or infinite.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -158,6 +163,22 @@ fn models(cfg: &ModelConfig, roles: impl Iterator<Item = Role>) -> Vec<Box<dyn N
 }
 
 impl State {
+    /// The number of layers and the length of every vector, in a fixed order: two states of the
+    /// same network agree.
+    fn lengths(&self) -> Vec<usize> {
+        let mut out = vec![self.pyramidal.len(), self.inter.len()];
+        out.extend([&self.r0, &self.r0_prev, &self.input, &self.target, &self.u_trgt].map(Vec::len));
+        for l in &self.pyramidal {
+            let vectors = [&l.u, &l.du, &l.r, &l.r_prev, &l.v_basal, &l.v_apical, &l.v_top_down, &l.v_lateral];
+            out.extend(vectors.map(Vec::len));
+            out.extend([&l.post_up, &l.post_down, &l.post_pi, &l.phi_u, &l.scratch].map(Vec::len));
+        }
+        for i in &self.inter {
+            out.extend([&i.u, &i.du, &i.r, &i.r_prev, &i.v, &i.post_ip, &i.phi_u, &i.scratch].map(Vec::len));
+        }
+        out
+    }
+
     fn new(shape: &Shape) -> Self {
         let n = &shape.sizes;
         let depth = shape.depth();
@@ -264,12 +285,33 @@ impl Microcircuit {
         Snapshot { weights: self.weights.clone(), state: self.state.clone(), noise_rng: self.noise_rng.clone() }
     }
 
-    /// Restores a snapshot taken from a network of the same configuration.
-    pub fn restore(cfg: &ModelConfig, snapshot: Snapshot) -> Self {
+    /// Restores a snapshot taken from a network of the same configuration, or says which matrix
+    /// or state vector does not fit the configuration's network (a snapshot read from a file
+    /// is checked before it is run).
+    pub fn restore(cfg: &ModelConfig, snapshot: Snapshot) -> Result<Self, SnapshotMismatch> {
+        let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+        let w = &snapshot.weights;
+        let counts = [w.up.len(), w.down.len(), w.ip.len(), w.pi.len()];
+        let depth = shape.depth();
+        if counts != [depth, depth - 1, depth - 1, depth - 1] {
+            return Err(SnapshotMismatch(format!("it has {counts:?} matrices of each kind")));
+        }
+        let synapses = w.up.iter().chain((0..w.down.len()).flat_map(|i| [&w.down[i], &w.ip[i], &w.pi[i]]));
+        for ((name, expected), s) in shape.named_shapes().into_iter().zip(synapses) {
+            let fits = |m: &apical_numerics::Matrix| {
+                m.shape() == expected && expected.0.checked_mul(expected.1) == Some(m.as_slice().len())
+            };
+            if !(fits(&s.w) && fits(&s.trace)) {
+                return Err(SnapshotMismatch(format!("matrix {name} or its trace is not {expected:?}")));
+            }
+        }
+        if snapshot.state.lengths() != State::new(&shape).lengths() {
+            return Err(SnapshotMismatch("its state vectors do not have the network's sizes".into()));
+        }
         let mut circuit = Self::with_weights(cfg, snapshot.weights);
         circuit.state = snapshot.state;
         circuit.noise_rng = snapshot.noise_rng;
-        circuit
+        Ok(circuit)
     }
 
     /// The Euler time step (ms).

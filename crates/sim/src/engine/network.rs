@@ -21,7 +21,7 @@ use apical_numerics::{Matrix, Real, rng};
 use apical_rules::Synapses;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::config::{LateralInit, ModelConfig};
+use crate::engine::config::{LateralInit, ModelConfig, PlasticityConfig};
 use crate::io::npy;
 
 /// Every weight matrix of a network, with its trace and learning rate.
@@ -131,6 +131,20 @@ impl Weights {
             pi.push(Synapses::new(draw(n[k], n[k + 1]), p.eta_pi[k - 1], true));
         }
         Weights { up, down, ip, pi }
+    }
+
+    /// Sets every learning rate to the configured one times `factor`: η = η_config · factor for
+    /// W_k, B_k (0 where `eta_down` names none), W^IP_k and W^PI_k, as [`Weights::from_config`]
+    /// assigns them.
+    pub fn set_eta_factor(&mut self, p: &PlasticityConfig, factor: Real) {
+        for (k, s) in self.up.iter_mut().enumerate() {
+            s.eta = p.eta_up[k] * factor;
+        }
+        for k in 0..self.down.len() {
+            self.down[k].eta = p.eta_down.get(k).copied().unwrap_or(0.0) * factor;
+            self.ip[k].eta = p.eta_ip[k] * factor;
+            self.pi[k].eta = p.eta_pi[k] * factor;
+        }
     }
 
     /// Sets the lateral weights to the self-predicting state of spec §5:

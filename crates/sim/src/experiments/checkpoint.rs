@@ -5,10 +5,12 @@
 //! configuration file is, and every weight matrix and trace is checked against the shapes that
 //! configuration needs, so that the engines never meet a checkpoint they cannot run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::config::Stage;
 use crate::engine::network::{Shape, Weights};
 use crate::experiments::config::RunConfig;
 use crate::experiments::error::SimError;
@@ -98,11 +100,51 @@ fn place(text: &str, offset: usize) -> String {
     format!(", line {line}, column {column}")
 }
 
-/// Saves a run's final checkpoint with no resume payload and returns its path.
-pub(crate) fn save_final(cfg: &RunConfig, weights: &Weights, dir: &Path) -> Result<PathBuf, SimError> {
-    let path = dir.join("checkpoint.bin");
-    save_checkpoint(cfg, weights, Vec::new(), &path)?;
-    Ok(path)
+/// The weights, resume payload and configuration stored in `path` by an earlier run of the same
+/// configuration. `same_run` maps a configuration to the parts that must match: it clears the
+/// fields a resumed run may change, which `may_change` names for the error message.
+pub(crate) fn load_resume<T: DeserializeOwned>(
+    cfg: &RunConfig,
+    path: &Path,
+    same_run: impl Fn(&RunConfig) -> RunConfig,
+    may_change: &str,
+) -> Result<(Weights, T, RunConfig), SimError> {
+    let (checkpoint, stored) = Checkpoint::load(path)?;
+    if same_run(&stored) != same_run(cfg) {
+        return Err(SimError::Other(format!(
+            "--resume: {} was written with another configuration (only {may_change} may change)",
+            path.display()
+        )));
+    }
+    if checkpoint.resume.is_empty() {
+        return Err(SimError::Other(format!("--resume: {} holds no resume state", path.display())));
+    }
+    let progress = codec::decode(&checkpoint.resume, path, "resume state")?;
+    Ok((checkpoint.weights, progress, stored))
+}
+
+/// Refuses to resume a run that has done more (`done`) than the configuration's length asks for.
+pub(crate) fn check_length(done: u64, length: u64, field: &str, path: &Path) -> Result<(), SimError> {
+    if done > length {
+        return Err(SimError::Other(format!(
+            "--resume: {} is {done} into the run, beyond {field} = {length}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to resume at training pattern `done` under a schedule whose stages up to that
+/// pattern differ from the stored run's: stages that start later may change, which extends a run.
+pub(crate) fn check_schedule(stored: &[Stage], schedule: &[Stage], done: u64, path: &Path) -> Result<(), SimError> {
+    let past = |s: &[Stage]| s.iter().take_while(|s| s.from_pattern <= done).copied().collect::<Vec<_>>();
+    if past(stored) != past(schedule) {
+        return Err(SimError::Other(format!(
+            "--resume: {} was trained to pattern {done} under another plasticity.schedule (only stages after it may change)",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Saves a checkpoint with the experiment's resume payload to `path` (atomically).

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::engine::config::{
     ConfigError, DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig,
-    invalid,
+    Stage, invalid,
 };
 use crate::experiments::fig_s1::FigS1Config;
 use crate::experiments::fig1::Fig1Config;

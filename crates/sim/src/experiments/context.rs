@@ -14,6 +14,12 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
     /// The phase is over.
     fn finish(&self);
+    /// Asked after a run has saved a resume checkpoint that is not its last: true stops the run
+    /// there with [`SimError::Stopped`](crate::experiments::error::SimError::Stopped), to be
+    /// continued with `resume`. By default a run goes on.
+    fn stop_after_checkpoint(&self) -> bool {
+        false
+    }
 }
 
 /// Progress that goes nowhere (tests, library use).

@@ -34,6 +34,14 @@ pub enum SimError {
     /// A checkpoint could not be read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The run stopped after a resume checkpoint because its progress asked it to.
+    #[error("{experiment} stopped after its checkpoint at {at}; continue it with --resume")]
+    Stopped {
+        /// The experiment.
+        experiment: String,
+        /// Where it stopped, e.g. `pattern 200` or `t = 500 ms`.
+        at: String,
+    },
     /// Anything else, already phrased as one line.
     #[error("{0}")]
     Other(String),

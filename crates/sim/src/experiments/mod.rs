@@ -2,7 +2,9 @@
 //!
 //! Each experiment is a folder: its `mod.rs` holds the configuration section and its validation
 //! against the model, its `run.rs` runs it, writes its metrics (CSV), plots (PNG) and final
-//! checkpoint into an output folder, and returns a short [`Report`]. [`config`] composes the
+//! checkpoint into an output folder, and returns a short [`Report`]. The checkpoint holds what
+//! the run needs to continue bit-identically with `resume`, and is saved at intervals while it
+//! runs. [`config`] composes the
 //! sections into one [`RunConfig`]; [`run`] dispatches on it.
 
 pub mod checkpoint;
@@ -32,15 +34,17 @@ use crate::experiments::error::SimError;
 use crate::io::files::{WriteError, write_atomic};
 
 /// Runs the experiment of a validated configuration and writes its `summary.json` beside the
-/// other files, which the report lists last. Only MNIST can continue from its checkpoint; the
-/// others refuse `resume` before they touch the output folder.
+/// other files, which the report lists last. With `resume` every experiment continues from the
+/// resume checkpoint in the output folder; a missing checkpoint, or one of another
+/// configuration, is refused with one line.
 pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     cfg.validate()?;
-    // Only MNIST saves what a run needs to continue; the others would start again and overwrite.
-    if ctx.resume && !matches!(cfg.experiment, ExperimentConfig::Mnist(_)) {
-        let name = cfg.experiment.name();
-        let problem = format!("{name} cannot resume yet: it has no resume checkpoint; run it again without --resume");
-        return Err(SimError::Other(problem));
+    let checkpoint = ctx.file("checkpoint.bin");
+    if ctx.resume && !checkpoint.is_file() {
+        return Err(SimError::Other(format!(
+            "--resume: there is no checkpoint {} to continue from",
+            checkpoint.display()
+        )));
     }
     std::fs::create_dir_all(&ctx.out_dir).map_err(|source| WriteError { path: ctx.out_dir.clone(), source })?;
     let started = Instant::now();

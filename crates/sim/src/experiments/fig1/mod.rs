@@ -6,6 +6,10 @@
 //! until the output predicts the target by itself; then the nudge has nothing to add and the
 //! apical error vanishes. At `target_off_ms` the target switches off again and the output should
 //! stay at the target.
+//!
+//! Every `checkpoint_ms` of simulated time, and at the end, the run saves what it needs to
+//! continue bit-identically with `--resume`: weights, traces and state (the target's switches
+//! included), the noise generator, the recorded rows and the number of steps done.
 
 pub(crate) mod run;
 
@@ -32,6 +36,13 @@ pub struct Fig1Config {
     pub inputs: InputDistribution,
     /// Target rates are drawn from U(low, high) and turned into potentials with φ⁻¹.
     pub target_rates: InputDistribution,
+    /// Save a resume checkpoint every this many ms of simulated time (and at the end).
+    #[serde(default = "default_checkpoint_ms")]
+    pub checkpoint_ms: Real,
+}
+
+fn default_checkpoint_ms() -> Real {
+    5_000.0
 }
 
 impl Fig1Config {
@@ -49,6 +60,12 @@ impl Fig1Config {
         time_ms("experiment.fig1.duration_ms", self.duration_ms)?;
         if !(self.record_ms >= cfg.dynamics.dt && self.record_ms.is_finite()) {
             return Err(invalid("experiment.fig1.record_ms", "must be at least one time step"));
+        }
+        if !(self.checkpoint_ms >= cfg.dynamics.dt && self.checkpoint_ms.is_finite()) {
+            return Err(invalid("experiment.fig1.checkpoint_ms", "must be at least one time step"));
+        }
+        if !cfg.plasticity.has_default_schedule() {
+            return Err(invalid("plasticity.schedule", "fig1 shows one pattern; leave the default, one stage ×1"));
         }
         if self.record_ms > self.duration_ms {
             return Err(invalid("experiment.fig1.record_ms", "must not exceed duration_ms"));

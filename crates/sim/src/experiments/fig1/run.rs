@@ -1,15 +1,57 @@
 //! Running the experiment whose settings the parent module defines.
 
+use std::path::Path;
+
 use apical_datasets::patterns::PatternStream;
 use apical_numerics::{Real, rng, stats};
+use serde::{Deserialize, Serialize};
 
 use super::Fig1Config;
-use crate::engine::microcircuit::{Diverged, Microcircuit};
-use crate::experiments::checkpoint::save_final;
-use crate::experiments::config::RunConfig;
+use crate::engine::microcircuit::{Diverged, Microcircuit, Snapshot, State};
+use crate::experiments::checkpoint::{check_length, load_resume, save_checkpoint};
+use crate::experiments::config::{ExperimentConfig, RunConfig};
 use crate::experiments::context::{Report, RunContext, fmt_sci};
 use crate::experiments::error::SimError;
+use crate::io::codec::encode;
 use crate::io::record::Recorder;
+
+/// What `checkpoint.bin` keeps besides the weights, so that a resumed run continues exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ResumeState {
+    /// Euler steps done.
+    done: u64,
+    /// The network's dynamic state, with its input and target.
+    state: State,
+    /// The noise generator.
+    noise_rng: rng::Rng,
+    /// The noise-free output error before learning.
+    error_before: Real,
+    /// The rows of the metrics table.
+    rows: Vec<Vec<Real>>,
+}
+
+/// The network, progress and rows stored in `path`; only the duration and the checkpoint
+/// interval may differ from the stored run.
+fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Microcircuit, ResumeState), SimError> {
+    let same_run = |c: &RunConfig| {
+        let mut c = c.clone();
+        if let ExperimentConfig::Fig1(e) = &mut c.experiment {
+            e.duration_ms = 0.0;
+            e.checkpoint_ms = 0.0;
+        }
+        c
+    };
+    let may_change = "experiment.fig1.duration_ms and experiment.fig1.checkpoint_ms";
+    let (weights, r, _): (_, ResumeState, _) = load_resume(cfg, path, same_run, may_change)?;
+    if let ExperimentConfig::Fig1(e) = &cfg.experiment {
+        let total = (e.duration_ms / cfg.dynamics.dt).round() as u64;
+        check_length(r.done, total, "experiment.fig1.duration_ms / dynamics.dt (steps)", path)?;
+    }
+    let snapshot = Snapshot { weights, state: r.state.clone(), noise_rng: r.noise_rng.clone() };
+    let net = Microcircuit::restore(cfg, snapshot)
+        .map_err(|m| SimError::Other(format!("--resume: {}: {m}", path.display())))?;
+    Ok((net, r))
+}
 
 /// The mean of column `col` over rows whose time lies in [from, to) seconds.
 fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
@@ -23,7 +65,6 @@ fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
 const COLUMNS: [&str; 7] = ["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"];
 
 pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let mut net = Microcircuit::new(cfg)?;
     let sizes = &cfg.network.sizes;
     let (n0, n_out) = (sizes[0], sizes[sizes.len() - 1]);
     let mut input = vec![0.0; n0];
@@ -42,18 +83,30 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
         probe.settle(1e-12, 10_000);
         stats::sq_distance(probe.output_rates(), &target_rates)
     };
-    let error_before = free_error(&net);
-    if !error_before.is_finite() {
-        return Err(SimError::Other("fig1 diverged before learning: output_error is not finite".into()));
-    }
-
+    let checkpoint = ctx.file("checkpoint.bin");
     let mut rec = Recorder::new(&COLUMNS);
-    net.set_input(&input);
+    let (mut net, error_before, done) = if ctx.resume {
+        let (net, r) = resume_from(cfg, &checkpoint)?;
+        for row in r.rows {
+            rec.push(row);
+        }
+        (net, r.error_before, r.done)
+    } else {
+        let mut net = Microcircuit::new(cfg)?;
+        let error_before = free_error(&net);
+        if !error_before.is_finite() {
+            return Err(SimError::Other("fig1 diverged before learning: output_error is not finite".into()));
+        }
+        net.set_input(&input);
+        (net, error_before, 0)
+    };
+
     let record_steps = net.steps_for(e.record_ms).max(1);
+    let checkpoint_steps = net.steps_for(e.checkpoint_ms).max(1);
     let total = net.steps_for(e.duration_ms);
     let (on, off) = (net.steps_for(e.target_on_ms), net.steps_for(e.target_off_ms));
-    ctx.progress.start("fig1", total);
-    for step in 0..total {
+    ctx.progress.start("fig1", total.saturating_sub(done));
+    for step in done..total {
         if step == on {
             net.set_target(Some(&target));
         } else if step == off {
@@ -78,6 +131,16 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
             }
             rec.push(row);
             ctx.progress.advance(record_steps);
+        }
+        if (step + 1) % checkpoint_steps == 0 || step + 1 == total {
+            net.check_finite()?;
+            let Snapshot { weights, state, noise_rng } = net.snapshot();
+            let resume = ResumeState { done: step + 1, state, noise_rng, error_before, rows: rec.rows().to_vec() };
+            save_checkpoint(cfg, &weights, encode(&resume), &checkpoint)?;
+            if step + 1 < total && ctx.progress.stop_after_checkpoint() {
+                let at = format!("t = {} ms", net.time_ms());
+                return Err(SimError::Stopped { experiment: "fig1".into(), at });
+            }
         }
     }
     ctx.progress.finish();
@@ -115,7 +178,6 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
         "squared error",
         true,
     )?;
-    let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
 
     let s = |ms: Real| ms / 1000.0;
     let window = 100.0;

@@ -1,5 +1,5 @@
 //! Fig. 2: nonlinear regression against a random teacher network, learned from a random start
-//! with all plasticity on and no phases, compared with two baselines on the same task.
+//! with all plasticity on and no phases, compared with three baselines on the same task.
 //!
 //! The teacher (spec §8) maps an input r_0 to the target potential
 //!
@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Every training pattern r_0 is shown for `pattern_ms` while the output is nudged towards
-//! u_trgt (i_N = g_som (u_trgt − u_N)) and every plastic matrix learns by Eqs. 7–9. Three learners
-//! see the same teacher, inputs, test set and initial weights:
+//! u_trgt (i_N = g_som (u_trgt − u_N)) and every plastic matrix learns by Eqs. 7–9. Four learners
+//! see the same teacher, inputs, test set, initial weights, number of patterns and learning-rate
+//! schedule:
 //!
 //! * `microcircuit`: W_1, W_2, W^IP and W^PI plastic, B fixed and random.
 //! * `shallow`: the same microcircuit with only the output weights W_N plastic (W^IP and W^PI are
@@ -19,15 +20,29 @@
 //!   own output error δ_N = D_N (u_trgt − u_N): W_k ← W_k + η^bp_k c_k δ_k r_{k−1}ᵀ. The rates are
 //!   those the microcircuit's updates amount to per pattern by spec §6,
 //!   η^bp_k = η_k T_pattern s_k with s_k = λ_N [λ_A (1 − λ_I)]^(N−k) / (c_k Π_{l>k} c_l).
+//! * `feedback-alignment`: the same network and rates, with the errors sent down through the
+//!   microcircuit's fixed random B_k instead of W_{k+1}ᵀ: δ_k = D_k B_k δ_{k+1}.
+//!
+//! The learning-rate schedule `plasticity.schedule` multiplies every η (and so every η^bp) by the
+//! factor of the stage the pattern falls in: pattern i (counted from 0) trains with
+//! η · factor(i), factor(i) being that of the last stage with `from_pattern ≤ i`. The factor is
+//! recorded as `eta_factor`.
 //!
 //! At intervals every learner is tested without noise and without target on held-out patterns
 //! (the microcircuits at their steady states): the test error is the mean of ‖r_N − r_trgt‖² over
 //! the test set, also smoothed as an exponential moving average e ← e + α (error − e) over the
 //! evaluations; the mean hidden rate shows how far the hidden layer is from silence. The
 //! microcircuits also record ‖v_A‖², the interneuron mismatch ‖u_{k+1} − u^I_k‖² and its rate
-//! form ‖r_{k+1} − r^I_k‖², and the angle between W_2ᵀ and B_1 (all hidden layers' entries taken
-//! together in deeper networks). Seeds run in parallel; each has its own random streams, so its
-//! results do not depend on the others.
+//! form ‖r_{k+1} − r^I_k‖², and the microcircuits and the feedback-alignment learner the angle
+//! between W_2ᵀ and B_1 (all hidden layers' entries taken together in deeper networks). Seeds and
+//! learners run in parallel; each has its own random streams, so its results do not depend on the
+//! others.
+//!
+//! Every `checkpoint_every` patterns, and after the last, all learners of all seeds wait for each
+//! other and the run saves what it needs to continue bit-identically with `--resume`: for every
+//! learner and seed its weights and traces (a microcircuit also its state and noise generator),
+//! its input generator, its moving average and recorded rows, and its output trace before
+//! learning; besides, the number of patterns done.
 
 pub(crate) mod run;
 
@@ -39,6 +54,7 @@ use crate::engine::config::{
     ConfigError, MAX_DEPTH, MAX_LAYER_WIDTH, MAX_WEIGHTS, ModelConfig, at_most, check_memory, check_settles,
     check_steps, invalid, time_ms,
 };
+use crate::experiments::fig_s1::default_checkpoint_every;
 
 /// The most training patterns; the paper trains for 10⁷.
 pub const MAX_PATTERNS: u64 = 1_000_000_000;
@@ -62,6 +78,9 @@ pub enum Fig2Learner {
     Shallow,
     /// The feedforward network with the same architecture and φ, trained by online backprop.
     Backprop,
+    /// The same feedforward network trained like backprop, but with the microcircuit's fixed
+    /// random B_k carrying the errors down instead of W_{k+1}ᵀ.
+    FeedbackAlignment,
 }
 
 impl Fig2Learner {
@@ -71,7 +90,14 @@ impl Fig2Learner {
             Fig2Learner::Microcircuit => "microcircuit",
             Fig2Learner::Shallow => "shallow",
             Fig2Learner::Backprop => "backprop",
+            Fig2Learner::FeedbackAlignment => "feedback-alignment",
         }
+    }
+
+    /// Whether the learner is a microcircuit run in continuous time (else a feedforward network
+    /// trained with one step per pattern).
+    pub fn is_microcircuit(self) -> bool {
+        matches!(self, Fig2Learner::Microcircuit | Fig2Learner::Shallow)
     }
 }
 
@@ -103,6 +129,9 @@ pub struct Fig2Config {
     pub seeds: u64,
     /// The number of test patterns in the before/after output trace.
     pub trace_patterns: usize,
+    /// Save a resume checkpoint every this many patterns (and after the last).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
 }
 
 impl Fig2Config {
@@ -110,9 +139,10 @@ impl Fig2Config {
         if cfg.network.sizes.len() < 3 {
             return Err(invalid("network.sizes", "fig2 needs at least one hidden layer"));
         }
-        let counts = [self.patterns, self.record_every, self.test_patterns as u64, self.seeds];
+        let counts = [self.patterns, self.record_every, self.test_patterns as u64, self.seeds, self.checkpoint_every];
         if counts.contains(&0) {
-            return Err(invalid("experiment.fig2", "patterns, record_every, test_patterns and seeds must be ≥ 1"));
+            let problem = "patterns, record_every, test_patterns, seeds and checkpoint_every must be ≥ 1";
+            return Err(invalid("experiment.fig2", problem));
         }
         at_most("experiment.fig2.patterns", self.patterns, MAX_PATTERNS)?;
         if self.record_every > self.patterns {
@@ -175,7 +205,7 @@ impl Fig2Config {
     fn check_cost(&self, cfg: &ModelConfig, teacher_weights: f64) -> Result<(), ConfigError> {
         let seeds = self.seeds as f64;
         let jobs = self.learners.len() as f64 * seeds;
-        let microcircuits = self.learners.iter().filter(|&&l| l != Fig2Learner::Backprop).count() as f64;
+        let microcircuits = self.learners.iter().filter(|l| l.is_microcircuit()).count() as f64;
         let steps_per_pattern = (self.pattern_ms / cfg.dynamics.dt).round();
         let steps = self.patterns as f64 * steps_per_pattern * microcircuits * seeds;
         let how = format!("patterns × pattern_ms / dt × {microcircuits} microcircuit learners × {seeds} seeds");
@@ -192,7 +222,7 @@ impl Fig2Config {
             ("network.sizes", "the learners' networks and their test copies", 2.0 * jobs * cfg.network_bytes()),
             ("experiment.fig2.teacher_hidden", "the teachers", 8.0 * jobs * teacher_weights),
             ("experiment.fig2.test_patterns", "the test sets", jobs * tests * pattern_bytes),
-            ("experiment.fig2.record_every", "the recorded rows", 2.0 * jobs * records * (8.0 * 10.0 + 64.0)),
+            ("experiment.fig2.record_every", "the recorded rows", 2.0 * jobs * records * (8.0 * 11.0 + 64.0)),
             ("experiment.fig2.trace_patterns", "the output traces", microcircuits * seeds * samples * 4.0 * 8.0),
         ])
     }

@@ -3,18 +3,22 @@
 use apical_datasets::patterns::{PatternStream, test_set};
 use apical_datasets::teacher::Teacher;
 use apical_neuron::Role;
+use std::path::Path;
+
 use apical_numerics::{Matrix, Real, rate::RateFn, rng, stats};
 use apical_plot::{LinePlot, Series};
 use apical_rules::backprop::{Feedback, Feedforward, sgd_step, spec_output_error};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::{Fig2Config, Fig2Learner, TRACE_MS};
-use crate::engine::microcircuit::Microcircuit;
+use crate::engine::microcircuit::{Microcircuit, Snapshot};
 use crate::engine::network::{Shape, Weights};
-use crate::experiments::checkpoint::save_final;
-use crate::experiments::config::RunConfig;
+use crate::experiments::checkpoint::{check_length, check_schedule, load_resume, save_checkpoint};
+use crate::experiments::config::{ExperimentConfig, RunConfig};
 use crate::experiments::context::{Progress, Report, RunContext, fmt_sci};
 use crate::experiments::error::SimError;
+use crate::io::codec::encode;
 use crate::io::record::Recorder;
 
 /// The regression task of one seed: its teacher and its held-out test set.
@@ -58,7 +62,7 @@ impl Task {
 }
 
 /// The columns of a learner's metrics table.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "seed",
     "pattern",
     "time_s",
@@ -69,6 +73,7 @@ const COLUMNS: [&str; 10] = [
     "mismatch",
     "rate_mismatch",
     "angle_deg",
+    "eta_factor",
 ];
 
 /// What a learner is tested for at one recording (NaN where a quantity does not apply).
@@ -87,18 +92,6 @@ struct Metrics {
     angle: Real,
 }
 
-/// What one learner produced on one seed.
-struct Outcome {
-    learner: Fig2Learner,
-    seed: u64,
-    /// Rows of [`COLUMNS`].
-    rows: Vec<Vec<Real>>,
-    /// r_N,1 on the trace patterns before and after learning, with its target (microcircuits only).
-    trace: Option<Trace>,
-    /// The microcircuit's final weights.
-    weights: Option<Weights>,
-}
-
 /// Output rate 1 against its target on a sequence of test patterns, noise-free and without target.
 struct Trace {
     before: Vec<Real>,
@@ -107,36 +100,36 @@ struct Trace {
 }
 
 /// A running moving average of the test error and the rows of the metrics table.
-struct Curve<'a> {
-    e: &'a Fig2Config,
-    seed: u64,
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Curve {
     ema: Option<Real>,
     rows: Vec<Vec<Real>>,
 }
 
-impl Curve<'_> {
-    /// Adds a recording, or fails if one of the `checked` metrics is not finite (the angle is
-    /// undefined for zero weights, and the backprop learner has no microcircuit metrics).
-    fn push(&mut self, learner: Fig2Learner, pattern: u64, m: Metrics) -> Result<(), SimError> {
+impl Curve {
+    /// Adds a recording after `pattern` patterns, or fails if one of the `checked` metrics is not
+    /// finite (the angle is undefined for zero weights, and the feedforward learners have no
+    /// microcircuit metrics).
+    fn push(&mut self, e: &Fig2Config, job: &JobId, pattern: u64, m: Metrics, factor: Real) -> Result<(), SimError> {
         let mut checked = vec![("test_error", m.test_error), ("hidden_rate", m.hidden_rate)];
-        if learner != Fig2Learner::Backprop {
+        if job.learner.is_microcircuit() {
             checked.extend([("apical_sq", m.apical_sq), ("mismatch", m.mismatch), ("rate_mismatch", m.rate_mismatch)]);
         }
         if let Some((name, _)) = checked.iter().find(|(_, x)| !x.is_finite()) {
             return Err(SimError::Other(format!(
                 "fig2 {} (seed {}), pattern {pattern}: the test metric {name} is not finite",
-                learner.name(),
-                self.seed
+                job.learner.name(),
+                job.seed
             )));
         }
         let ema = match self.ema {
-            Some(ema) => ema + self.e.ema_weight * (m.test_error - ema),
+            Some(ema) => ema + e.ema_weight * (m.test_error - ema),
             None => m.test_error,
         };
         self.ema = Some(ema);
-        let time_s = pattern as Real * self.e.pattern_ms / 1000.0;
+        let time_s = pattern as Real * e.pattern_ms / 1000.0;
         self.rows.push(vec![
-            self.seed as Real,
+            job.seed as Real,
             pattern as Real,
             time_s,
             m.test_error,
@@ -146,9 +139,63 @@ impl Curve<'_> {
             m.mismatch,
             m.rate_mismatch,
             m.angle,
+            factor,
         ]);
         Ok(())
     }
+}
+
+/// Which learner on which seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct JobId {
+    learner: Fig2Learner,
+    seed: u64,
+}
+
+/// A learner's network: a microcircuit in continuous time, or a feedforward network with its
+/// weights W_1 … W_N and, for feedback alignment, the fixed B_1 … B_{N−1} (empty for backprop).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Learned {
+    Microcircuit(Box<Snapshot>),
+    Feedforward { up: Vec<Matrix>, feedback: Vec<Matrix> },
+}
+
+/// What a checkpoint keeps of one learner on one seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JobState {
+    id: JobId,
+    inputs: PatternStream,
+    curve: Curve,
+    /// The microcircuit's output trace before learning (empty for the feedforward learners).
+    before: Vec<Real>,
+    learned: Learned,
+}
+
+/// What `checkpoint.bin` keeps besides the weights of the first learner, so that a resumed run
+/// continues exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ResumeState {
+    /// Patterns done by every learner.
+    done: u64,
+    /// Every learner on every seed, seeds outermost, learners in the configuration's order.
+    jobs: Vec<JobState>,
+}
+
+/// A learner's network while it trains.
+enum Engine {
+    Microcircuit(Box<Microcircuit>),
+    Feedforward { up: Vec<Matrix>, feedback: Vec<Matrix> },
+}
+
+/// One learner on one seed: its configuration, task, inputs, curve and network.
+struct Job {
+    id: JobId,
+    cfg: RunConfig,
+    task: Task,
+    inputs: PatternStream,
+    curve: Curve,
+    before: Vec<Real>,
+    engine: Engine,
 }
 
 /// The configuration of a learner: the shallow learner keeps only W_N plastic.
@@ -166,19 +213,27 @@ fn learner_config(cfg: &RunConfig, learner: Fig2Learner) -> RunConfig {
 }
 
 /// The angle in degrees between the forward weights W_{k+1}ᵀ and the top-down weights B_k, with
-/// the entries of all hidden layers taken together (W_2ᵀ against B_1 in a network with one).
-fn feedback_angle(w: &Weights) -> Real {
+/// the entries of all hidden layers taken together (W_2ᵀ against B_1 in a network with one);
+/// `up` holds W_1 … W_N and `down` B_1 … B_{N−1}.
+fn feedback_angle(up: &[&Matrix], down: &[&Matrix]) -> Real {
     let (mut forward, mut top_down) = (Vec::new(), Vec::new());
-    for (k, down) in w.down.iter().enumerate() {
-        let up = &w.up[k + 1].w;
-        for j in 0..down.w.ncols() {
-            for i in 0..down.w.nrows() {
-                forward.push(up.get(j, i));
-                top_down.push(down.w.get(i, j));
+    for (k, b) in down.iter().enumerate() {
+        let w = up[k + 1];
+        for j in 0..b.ncols() {
+            for i in 0..b.nrows() {
+                forward.push(w.get(j, i));
+                top_down.push(b.get(i, j));
             }
         }
     }
     stats::angle_degrees(&forward, &top_down)
+}
+
+/// The angle between W_2ᵀ and B_1 of a microcircuit.
+fn microcircuit_angle(w: &Weights) -> Real {
+    let up: Vec<&Matrix> = w.up.iter().map(|s| &s.w).collect();
+    let down: Vec<&Matrix> = w.down.iter().map(|s| &s.w).collect();
+    feedback_angle(&up, &down)
 }
 
 /// Tests a microcircuit at the noise-free steady states without target of the test patterns.
@@ -209,7 +264,7 @@ fn test_microcircuit(cfg: &RunConfig, weights: &Weights, task: &Task) -> Metrics
         apical_sq: apical_sq / n,
         mismatch: mismatch / n,
         rate_mismatch: rate_mismatch / n,
-        angle: feedback_angle(weights),
+        angle: microcircuit_angle(weights),
     }
 }
 
@@ -240,43 +295,6 @@ fn output_trace(
     Ok((rates, targets))
 }
 
-fn train_microcircuit(
-    cfg: &RunConfig,
-    e: &Fig2Config,
-    learner: Fig2Learner,
-    progress: &dyn Progress,
-) -> Result<Outcome, SimError> {
-    let cfg = &learner_config(cfg, learner);
-    let mut task = Task::new(cfg, e);
-    let mut net = Microcircuit::new(cfg)?;
-    let n0 = cfg.network.sizes[0];
-    let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
-    let mut curve = Curve { e, seed: cfg.seed, ema: None, rows: Vec::new() };
-    let mut record = |net: &Microcircuit, task: &Task, pattern: u64| {
-        curve.push(learner, pattern, test_microcircuit(cfg, &net.weights, task))
-    };
-    record(&net, &task, 0)?;
-    let (before, _) = output_trace(cfg, e, &net.weights, &task)?;
-    let steps = net.steps_for(e.pattern_ms);
-    let mut x = vec![0.0; n0];
-    let mut u_trgt = vec![0.0; task.teacher.output_size()];
-    for p in 1..=e.patterns {
-        inputs.next_into(&mut x);
-        task.target_potential(&x, &mut u_trgt);
-        net.set_input(&x);
-        net.set_target(Some(&u_trgt));
-        net.run_steps(steps, true)
-            .map_err(|d| SimError::Other(format!("fig2 {} (seed {}), pattern {p}: {d}", learner.name(), cfg.seed)))?;
-        if p % e.record_every == 0 || p == e.patterns {
-            record(&net, &task, p)?;
-        }
-        progress.advance(1);
-    }
-    let (after, target) = output_trace(cfg, e, &net.weights, &task)?;
-    let trace = Trace { before, after, target };
-    Ok(Outcome { learner, seed: cfg.seed, rows: curve.rows, trace: Some(trace), weights: Some(net.weights) })
-}
-
 /// The attenuations c_1 … c_N of the microcircuit's layers.
 fn gains(cfg: &RunConfig) -> Vec<Real> {
     let g = &cfg.network.conductances;
@@ -299,67 +317,251 @@ fn backprop_rates(cfg: &RunConfig, pattern_ms: Real) -> Vec<Real> {
         .collect()
 }
 
-fn train_backprop(cfg: &RunConfig, e: &Fig2Config, progress: &dyn Progress) -> Result<Outcome, SimError> {
-    let mut task = Task::new(cfg, e);
-    let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
-    let mut weights: Vec<Matrix> = Weights::initial(cfg, &shape)?.up.into_iter().map(|s| s.w).collect();
-    let (gains, rates) = (gains(cfg), backprop_rates(cfg, e.pattern_ms));
-    let (phi, bias) = (cfg.network.phi, cfg.network.bias);
+/// Tests a feedforward network on the test set; the angle between W_2ᵀ and B_1 where it learns
+/// through fixed feedback `feedback` (NaN for backprop, whose `feedback` is empty).
+fn test_feedforward(cfg: &RunConfig, up: &[Matrix], feedback: &[Matrix], task: &Task) -> Metrics {
+    let gains = gains(cfg);
+    let net = Feedforward { weights: up, gains: &gains, phi: cfg.network.phi, bias: cfg.network.bias };
     let n_out = task.teacher.output_size();
-    let mut curve = Curve { e, seed: cfg.seed, ema: None, rows: Vec::new() };
-    let mut record = |weights: &[Matrix], task: &Task, pattern: u64| {
-        let net = Feedforward { weights, gains: &gains, phi, bias };
-        let mut hidden_rate = 0.0;
-        let test_error = task.error(|x| {
-            let pass = net.forward(x);
-            let depth = pass.u.len();
-            let hidden: Vec<Real> = (1..depth).flat_map(|k| pass.r[k][..pass.u[k - 1].len()].to_vec()).collect();
-            hidden_rate += stats::mean(&hidden);
-            pass.r[depth][..n_out].to_vec()
-        });
-        let hidden_rate = hidden_rate / task.test_inputs.len() as Real;
-        let nan = Real::NAN;
-        let m = Metrics { test_error, hidden_rate, apical_sq: nan, mismatch: nan, rate_mismatch: nan, angle: nan };
-        curve.push(Fig2Learner::Backprop, pattern, m)
+    let mut hidden_rate = 0.0;
+    let test_error = task.error(|x| {
+        let pass = net.forward(x);
+        let depth = pass.u.len();
+        let hidden: Vec<Real> = (1..depth).flat_map(|k| pass.r[k][..pass.u[k - 1].len()].to_vec()).collect();
+        hidden_rate += stats::mean(&hidden);
+        pass.r[depth][..n_out].to_vec()
+    });
+    let hidden_rate = hidden_rate / task.test_inputs.len() as Real;
+    let angle = if feedback.is_empty() {
+        Real::NAN
+    } else {
+        feedback_angle(&up.iter().collect::<Vec<_>>(), &feedback.iter().collect::<Vec<_>>())
     };
-    record(&weights, &task, 0)?;
-    let mut inputs =
-        PatternStream::new(cfg.network.sizes[0], e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
-    let mut x = vec![0.0; cfg.network.sizes[0]];
-    let mut u_trgt = vec![0.0; n_out];
-    for p in 1..=e.patterns {
-        inputs.next_into(&mut x);
-        task.target_potential(&x, &mut u_trgt);
-        let net = Feedforward { weights: &weights, gains: &gains, phi, bias };
-        let pass = net.forward(&x);
-        let descent = net.gradient(&pass, &spec_output_error(&phi, &pass, &u_trgt), Feedback::Transpose);
-        sgd_step(&mut weights, &descent, &rates);
-        if !weights.iter().all(Matrix::is_finite) {
-            return Err(SimError::Other(format!("fig2 backprop (seed {}): weights diverged at pattern {p}", cfg.seed)));
-        }
-        if p % e.record_every == 0 || p == e.patterns {
-            record(&weights, &task, p)?;
-        }
-        progress.advance(1);
-    }
-    Ok(Outcome { learner: Fig2Learner::Backprop, seed: cfg.seed, rows: curve.rows, trace: None, weights: None })
+    let nan = Real::NAN;
+    Metrics { test_error, hidden_rate, apical_sq: nan, mismatch: nan, rate_mismatch: nan, angle }
 }
 
-/// Mean and sample standard deviation of a column's last value over the outcomes of a learner.
-fn final_stats(outcomes: &[&Outcome], column: usize) -> (Real, Real) {
-    let last: Vec<Real> = outcomes.iter().map(|o| o.rows.last().expect("recorded")[column]).collect();
+/// Whether a matrix has the given shape and holds as many values as it says.
+fn fits(m: &Matrix, (rows, cols): (usize, usize)) -> bool {
+    m.shape() == (rows, cols) && rows.checked_mul(cols) == Some(m.as_slice().len())
+}
+
+impl Job {
+    /// A learner at its initial weights, tested once before any training.
+    fn new(cfg: &RunConfig, e: &Fig2Config, id: JobId) -> Result<Job, SimError> {
+        let cfg = learner_config(&cfg.with_seed(id.seed), id.learner);
+        let task = Task::new(&cfg, e);
+        let inputs =
+            PatternStream::new(cfg.network.sizes[0], e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
+        let engine = if id.learner.is_microcircuit() {
+            Engine::Microcircuit(Box::new(Microcircuit::new(&cfg)?))
+        } else {
+            let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+            let w = Weights::initial(&cfg, &shape)?;
+            let up = w.up.into_iter().map(|s| s.w).collect();
+            let feedback = match id.learner {
+                Fig2Learner::FeedbackAlignment => w.down.into_iter().map(|s| s.w).collect(),
+                _ => Vec::new(),
+            };
+            Engine::Feedforward { up, feedback }
+        };
+        let mut job = Job { id, cfg, task, inputs, curve: Curve::default(), before: Vec::new(), engine };
+        job.record(e, 0)?;
+        if let Engine::Microcircuit(net) = &job.engine {
+            job.before = output_trace(&job.cfg, e, &net.weights, &job.task)?.0;
+        }
+        Ok(job)
+    }
+
+    /// A learner as a checkpoint saved it, checked against the network of the configuration.
+    fn restore(cfg: &RunConfig, e: &Fig2Config, state: JobState, path: &Path) -> Result<Job, SimError> {
+        let id = state.id;
+        let cfg = learner_config(&cfg.with_seed(id.seed), id.learner);
+        let mismatch = |what: &str| {
+            SimError::Other(format!(
+                "--resume: {}: the saved {} (seed {}) {what}",
+                path.display(),
+                id.learner.name(),
+                id.seed
+            ))
+        };
+        let n0 = cfg.network.sizes[0];
+        if state.inputs.dim() != n0 || state.inputs.distribution() != e.inputs {
+            return Err(mismatch("draws other inputs than the configuration"));
+        }
+        let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
+        let shapes = shape.named_shapes();
+        let of =
+            |prefix: &str| shapes.iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, s)| *s).collect::<Vec<_>>();
+        let fit = |ms: &[Matrix], expected: &[(usize, usize)]| {
+            ms.len() == expected.len() && ms.iter().zip(expected).all(|(m, &s)| fits(m, s))
+        };
+        let engine = match (state.learned, id.learner) {
+            (Learned::Microcircuit(snapshot), l) if l.is_microcircuit() => {
+                let net = Microcircuit::restore(&cfg, *snapshot).map_err(|m| mismatch(&m.to_string()))?;
+                Engine::Microcircuit(Box::new(net))
+            }
+            (Learned::Feedforward { up, feedback }, l) if !l.is_microcircuit() => {
+                let down = if l == Fig2Learner::FeedbackAlignment { of("w_down_") } else { Vec::new() };
+                if !(fit(&up, &of("w_up_")) && fit(&feedback, &down)) {
+                    return Err(mismatch("has weights that do not fit the network"));
+                }
+                Engine::Feedforward { up, feedback }
+            }
+            _ => return Err(mismatch("is another kind of network")),
+        };
+        let task = Task::new(&cfg, e);
+        Ok(Job { id, cfg, task, inputs: state.inputs, curve: state.curve, before: state.before, engine })
+    }
+
+    /// What a checkpoint keeps of the learner.
+    fn save(&self) -> JobState {
+        let learned = match &self.engine {
+            Engine::Microcircuit(net) => Learned::Microcircuit(Box::new(net.snapshot())),
+            Engine::Feedforward { up, feedback } => Learned::Feedforward { up: up.clone(), feedback: feedback.clone() },
+        };
+        JobState {
+            id: self.id,
+            inputs: self.inputs.clone(),
+            curve: self.curve.clone(),
+            before: self.before.clone(),
+            learned,
+        }
+    }
+
+    /// The learner's weights as a whole network: the microcircuit's, or the initial network with
+    /// the feedforward learner's W_k.
+    fn weights(&self) -> Result<Weights, SimError> {
+        Ok(match &self.engine {
+            Engine::Microcircuit(net) => net.weights.clone(),
+            Engine::Feedforward { up, .. } => {
+                let shape = Shape { sizes: self.cfg.network.sizes.clone(), bias: self.cfg.network.bias };
+                let mut w = Weights::initial(&self.cfg, &shape)?;
+                for (s, m) in w.up.iter_mut().zip(up) {
+                    s.w = m.clone();
+                }
+                w
+            }
+        })
+    }
+
+    /// Tests the learner after `pattern` patterns and records the result.
+    fn record(&mut self, e: &Fig2Config, pattern: u64) -> Result<(), SimError> {
+        let factor = self.cfg.plasticity.eta_factor(pattern.saturating_sub(1));
+        let m = match &self.engine {
+            Engine::Microcircuit(net) => test_microcircuit(&self.cfg, &net.weights, &self.task),
+            Engine::Feedforward { up, feedback } => test_feedforward(&self.cfg, up, feedback, &self.task),
+        };
+        self.curve.push(e, &self.id, pattern, m, factor)
+    }
+
+    /// Trains on patterns `done` + 1 … `to`, each at the rates of its schedule stage, and tests
+    /// after every `record_every`-th and the last. A microcircuit sees each pattern for
+    /// `pattern_ms` with its output nudged towards u_trgt; a feedforward network takes one step
+    /// W_k ← W_k + factor · η^bp_k c_k δ_k r_{k−1}ᵀ.
+    fn advance(&mut self, e: &Fig2Config, done: u64, to: u64, progress: &dyn Progress) -> Result<(), SimError> {
+        let (name, seed) = (self.id.learner.name(), self.id.seed);
+        let mut x = vec![0.0; self.cfg.network.sizes[0]];
+        let mut u_trgt = vec![0.0; self.task.teacher.output_size()];
+        let (gains, rates) = (gains(&self.cfg), backprop_rates(&self.cfg, e.pattern_ms));
+        let mut scaled = rates.clone();
+        let (phi, bias) = (self.cfg.network.phi, self.cfg.network.bias);
+        let plasticity = self.cfg.plasticity.clone();
+        for p in done + 1..=to {
+            let factor = plasticity.eta_factor(p - 1);
+            self.inputs.next_into(&mut x);
+            self.task.target_potential(&x, &mut u_trgt);
+            match &mut self.engine {
+                Engine::Microcircuit(net) => {
+                    net.weights.set_eta_factor(&plasticity, factor);
+                    net.set_input(&x);
+                    net.set_target(Some(&u_trgt));
+                    let steps = net.steps_for(e.pattern_ms);
+                    net.run_steps(steps, true)
+                        .map_err(|d| SimError::Other(format!("fig2 {name} (seed {seed}), pattern {p}: {d}")))?;
+                }
+                Engine::Feedforward { up, feedback } => {
+                    for (s, r) in scaled.iter_mut().zip(&rates) {
+                        *s = r * factor;
+                    }
+                    let net = Feedforward { weights: up, gains: &gains, phi, bias };
+                    let pass = net.forward(&x);
+                    let through = if feedback.is_empty() { Feedback::Transpose } else { Feedback::Fixed(feedback) };
+                    let descent = net.gradient(&pass, &spec_output_error(&phi, &pass, &u_trgt), through);
+                    sgd_step(up, &descent, &scaled);
+                    if !up.iter().all(Matrix::is_finite) {
+                        return Err(SimError::Other(format!(
+                            "fig2 {name} (seed {seed}): weights diverged at pattern {p}"
+                        )));
+                    }
+                }
+            }
+            if p % e.record_every == 0 || p == e.patterns {
+                self.record(e, p)?;
+            }
+            progress.advance(1);
+        }
+        Ok(())
+    }
+}
+
+/// The learners and progress stored in `path`; only the length, the checkpoint interval and
+/// schedule stages after the stored position may differ from the stored run.
+fn resume_from(cfg: &RunConfig, e: &Fig2Config, ids: &[JobId], path: &Path) -> Result<(Vec<Job>, u64), SimError> {
+    let same_run = |c: &RunConfig| {
+        let mut c = c.clone();
+        c.plasticity.schedule.clear();
+        if let ExperimentConfig::Fig2(f) = &mut c.experiment {
+            f.patterns = 0;
+            f.checkpoint_every = 0;
+        }
+        c
+    };
+    let may_change = "experiment.fig2.patterns, experiment.fig2.checkpoint_every and later schedule stages";
+    let (_, r, stored): (Weights, ResumeState, _) = load_resume(cfg, path, same_run, may_change)?;
+    check_schedule(&stored.plasticity.schedule, &cfg.plasticity.schedule, r.done, path)?;
+    check_length(r.done, e.patterns, "experiment.fig2.patterns", path)?;
+    if r.jobs.iter().map(|j| j.id).collect::<Vec<_>>() != ids {
+        return Err(SimError::Other(format!("--resume: {} holds other learners or seeds", path.display())));
+    }
+    let jobs = r.jobs.into_par_iter().map(|state| Job::restore(cfg, e, state, path)).collect::<Result<_, _>>()?;
+    Ok((jobs, r.done))
+}
+
+/// Saves the resume checkpoint after `done` patterns; its weights are those of the first
+/// microcircuit learner, or of the first learner if none is a microcircuit.
+fn save(cfg: &RunConfig, jobs: &[Job], done: u64, path: &Path) -> Result<(), SimError> {
+    let first = jobs.iter().find(|j| j.id.learner.is_microcircuit()).unwrap_or(&jobs[0]);
+    let resume = ResumeState { done, jobs: jobs.iter().map(Job::save).collect() };
+    save_checkpoint(cfg, &first.weights()?, encode(&resume), path)
+}
+
+/// Mean and sample standard deviation of a column's last value over the runs of a learner.
+fn final_stats(jobs: &[&Job], column: usize) -> (Real, Real) {
+    let last: Vec<Real> = jobs.iter().map(|j| j.curve.rows.last().expect("recorded")[column]).collect();
     (stats::mean(&last), stats::sd(&last))
 }
 
-/// The mean over seeds of a column, row by row.
-fn mean_curve(outcomes: &[&Outcome], column: usize) -> Vec<(Real, Real)> {
-    let rows = &outcomes[0].rows;
+/// The paper's unit of the x axis: training trials (patterns) in units of 10⁷.
+const TRIALS_UNIT: Real = 1e7;
+
+/// The mean over seeds of a column, row by row, against the trials in units of 10⁷.
+fn mean_curve(jobs: &[&Job], column: usize) -> Vec<(Real, Real)> {
+    let rows = &jobs[0].curve.rows;
     (0..rows.len())
         .map(|i| {
-            let values: Vec<Real> = outcomes.iter().map(|o| o.rows[i][column]).collect();
-            (rows[i][1], stats::mean(&values))
+            let values: Vec<Real> = jobs.iter().map(|j| j.curve.rows[i][column]).collect();
+            (rows[i][1] / TRIALS_UNIT, stats::mean(&values))
         })
         .collect()
+}
+
+/// The last value of the seed-mean curve of a column over its largest value: how far the
+/// quantity has fallen from its peak.
+fn end_over_peak(jobs: &[&Job], column: usize) -> Real {
+    let curve = mean_curve(jobs, column);
+    let peak = curve.iter().map(|&(_, y)| y).fold(Real::NEG_INFINITY, Real::max);
+    curve.last().map_or(Real::NAN, |&(_, y)| y / peak)
 }
 
 fn column(name: &str) -> usize {
@@ -370,12 +572,12 @@ fn pm((mean, sd): (Real, Real)) -> String {
     format!("{} ± {}", fmt_sci(mean), fmt_sci(sd))
 }
 
-/// "first ± sd → last ± sd" of a column over the outcomes of a learner; the four numbers also go
+/// "first ± sd → last ± sd" of a column over the runs of a learner; the four numbers also go
 /// into `values` as `<prefix>_<col>_{start,end}_{mean,sd}`.
-fn start_end(outcomes: &[&Outcome], col: &str, prefix: &str, values: &mut Vec<(String, Real)>) -> String {
+fn start_end(jobs: &[&Job], col: &str, prefix: &str, values: &mut Vec<(String, Real)>) -> String {
     let j = column(col);
-    let first: Vec<Real> = outcomes.iter().map(|o| o.rows[0][j]).collect();
-    let (start, end) = ((stats::mean(&first), stats::sd(&first)), final_stats(outcomes, j));
+    let first: Vec<Real> = jobs.iter().map(|o| o.curve.rows[0][j]).collect();
+    let (start, end) = ((stats::mean(&first), stats::sd(&first)), final_stats(jobs, j));
     for (when, (mean, sd)) in [("start", start), ("end", end)] {
         values.push((format!("{prefix}_{col}_{when}_mean"), mean));
         values.push((format!("{prefix}_{col}_{when}_sd"), sd));
@@ -383,28 +585,51 @@ fn start_end(outcomes: &[&Outcome], col: &str, prefix: &str, values: &mut Vec<(S
     format!("{} → {}", pm(start), pm(end))
 }
 
+/// One acceptance check: its printed row and its numbers, `check_<name>` and
+/// `check_<name>_pass` (1 or 0).
+fn check(
+    name: &str,
+    label: &str,
+    value: Real,
+    bound: Real,
+    rows: &mut Vec<(String, String)>,
+    values: &mut Vec<(String, Real)>,
+) {
+    let pass = value <= bound;
+    rows.push((format!("check: {label} ≤ {bound}"), format!("{value:.3} ({})", if pass { "pass" } else { "fail" })));
+    values.push((format!("check_{name}"), value));
+    values.push((format!("check_{name}_pass"), Real::from(u8::from(pass))));
+}
+
 pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let jobs: Vec<(u64, Fig2Learner)> =
-        (0..e.seeds).flat_map(|i| e.learners.iter().map(move |&l| (cfg.seed + i, l))).collect();
-    ctx.progress.start("fig2", jobs.len() as u64 * e.patterns);
-    let outcomes = jobs
-        .par_iter()
-        .map(|&(seed, learner)| {
-            let cfg = cfg.with_seed(seed);
-            match learner {
-                Fig2Learner::Backprop => train_backprop(&cfg, e, ctx.progress),
-                _ => train_microcircuit(&cfg, e, learner, ctx.progress),
-            }
-        })
-        .collect::<Result<Vec<Outcome>, SimError>>()?;
+    let ids: Vec<JobId> = (0..e.seeds)
+        .flat_map(|i| e.learners.iter().map(move |&learner| JobId { learner, seed: cfg.seed + i }))
+        .collect();
+    let checkpoint = ctx.file("checkpoint.bin");
+    let (mut jobs, mut done) = if ctx.resume {
+        resume_from(cfg, e, &ids, &checkpoint)?
+    } else {
+        (ids.par_iter().map(|&id| Job::new(cfg, e, id)).collect::<Result<Vec<Job>, SimError>>()?, 0)
+    };
+    ctx.progress.start("fig2", jobs.len() as u64 * (e.patterns - done));
+    // All learners train up to the next checkpoint in parallel, then wait for each other.
+    while done < e.patterns {
+        let to = done.saturating_add(e.checkpoint_every - done % e.checkpoint_every).min(e.patterns);
+        jobs.par_iter_mut().map(|job| job.advance(e, done, to, ctx.progress)).collect::<Result<Vec<()>, SimError>>()?;
+        done = to;
+        save(cfg, &jobs, done, &checkpoint)?;
+        if done < e.patterns && ctx.progress.stop_after_checkpoint() {
+            return Err(SimError::Stopped { experiment: "fig2".into(), at: format!("pattern {done}") });
+        }
+    }
     ctx.progress.finish();
-    let of = |learner: Fig2Learner| -> Vec<&Outcome> { outcomes.iter().filter(|o| o.learner == learner).collect() };
+    let of = |learner: Fig2Learner| -> Vec<&Job> { jobs.iter().filter(|j| j.id.learner == learner).collect() };
 
     let mut files = Vec::new();
     for &learner in &e.learners {
         let mut rec = Recorder::new(&COLUMNS);
-        for o in of(learner) {
-            for row in &o.rows {
+        for j in of(learner) {
+            for row in &j.curve.rows {
                 rec.push(row.clone());
             }
         }
@@ -413,16 +638,21 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         files.push(path);
     }
 
-    let x_label = format!("training patterns ({} ms each)", e.pattern_ms);
+    let x_label = format!("training trial (×10^7; {} ms each)", e.pattern_ms);
     let curves = LinePlot {
-        title: format!("Fig. 2: test error ‖r_N − r_trgt‖² (moving average, mean of {} seeds)", e.seeds),
+        title: format!("Fig. 2: test error ‖r_N − r_trgt‖² (mean of {} seeds)", e.seeds),
         x_label: x_label.clone(),
         y_label: "test error".into(),
         log_y: true,
         series: e
             .learners
             .iter()
-            .map(|&l| Series::new(l.name(), mean_curve(&of(l), column("test_error_ema"))))
+            .flat_map(|&l| {
+                [
+                    Series::new(format!("{} (moving average)", l.name()), mean_curve(&of(l), column("test_error_ema"))),
+                    Series::new(format!("{} (raw)", l.name()), mean_curve(&of(l), column("test_error"))),
+                ]
+            })
             .collect(),
         ..Default::default()
     };
@@ -430,23 +660,30 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
     curves.save_png(&path)?;
     files.push(path);
 
-    let mut rows = vec![(
-        "training per learner and seed".into(),
-        format!(
-            "{} patterns × {} ms = {:.2e} time steps",
-            e.patterns,
-            e.pattern_ms,
-            e.patterns as Real * e.pattern_ms / cfg.dynamics.dt
+    let stages: Vec<String> =
+        cfg.plasticity.schedule.iter().map(|s| format!("×{} from {}", s.factor, s.from_pattern)).collect();
+    let mut rows = vec![
+        (
+            "training per learner and seed".into(),
+            format!(
+                "{} patterns × {} ms = {:.2e} time steps",
+                e.patterns,
+                e.pattern_ms,
+                e.patterns as Real * e.pattern_ms / cfg.dynamics.dt
+            ),
         ),
-    )];
+        ("learning-rate schedule (patterns)".into(), stages.join(", ")),
+    ];
     let mut values = vec![("patterns".to_string(), e.patterns as Real), ("seeds".to_string(), e.seeds as Real)];
+    values.push(("eta_factor_end".into(), cfg.plasticity.eta_factor(e.patterns - 1)));
     let seeds = format!("mean ± sd over {} seeds", e.seeds);
     let err = column("test_error");
     for &l in &e.learners {
         let name = l.name();
         let test_error = start_end(&of(l), "test_error", name, &mut values);
         rows.push((format!("{name}: test error start → end ({seeds})"), test_error));
-        let ratios: Vec<Real> = of(l).iter().map(|o| o.rows.last().expect("recorded")[err] / o.rows[0][err]).collect();
+        let ratios: Vec<Real> =
+            of(l).iter().map(|j| j.curve.rows.last().expect("recorded")[err] / j.curve.rows[0][err]).collect();
         rows.push((
             format!("{name}: test error end / start"),
             format!("{:.4} ± {:.4}", stats::mean(&ratios), stats::sd(&ratios)),
@@ -455,46 +692,71 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         let hidden_rate = start_end(&of(l), "hidden_rate", name, &mut values);
         rows.push((format!("{name}: mean hidden rate start → end"), hidden_rate));
     }
-    if e.learners.contains(&Fig2Learner::Backprop) {
+    if e.learners.iter().any(|l| !l.is_microcircuit()) {
         let rates: Vec<String> = backprop_rates(cfg, e.pattern_ms).iter().map(|r| format!("{r:.4}")).collect();
-        rows.push(("backprop: rates per pattern η^bp_1 … η^bp_N".into(), rates.join(", ")));
+        rows.push(("feedforward learners: rates per pattern η^bp_1 … η^bp_N (×1)".into(), rates.join(", ")));
     }
-    if e.learners.contains(&Fig2Learner::Microcircuit) && e.learners.contains(&Fig2Learner::Shallow) {
-        let ratio = final_stats(&of(Fig2Learner::Microcircuit), err).0 / final_stats(&of(Fig2Learner::Shallow), err).0;
-        rows.push(("final test error, microcircuit / shallow".into(), format!("{ratio:.3}")));
-        values.push(("final_test_error_microcircuit_over_shallow".into(), ratio));
+    let j = column("angle_deg");
+    let fa = of(Fig2Learner::FeedbackAlignment);
+    let fa_angle = if fa.is_empty() { Real::NAN } else { final_stats(&fa, j).0 };
+    if !fa.is_empty() {
+        let a0: Vec<Real> = fa.iter().map(|o| o.curve.rows[0][j]).collect();
+        let a1 = final_stats(&fa, j);
+        rows.push((
+            "feedback-alignment: angle W_2ᵀ vs B_1 start → end (°)".into(),
+            format!("{:.1} ± {:.1} → {:.1} ± {:.1}", stats::mean(&a0), stats::sd(&a0), a1.0, a1.1),
+        ));
+        values.push(("feedback_alignment_angle_deg_end_mean".into(), a1.0));
+        values.push(("feedback_alignment_angle_deg_end_sd".into(), a1.1));
     }
 
     let micro = of(Fig2Learner::Microcircuit);
     if !micro.is_empty() {
+        let angle_series = |jobs: &[&Job], name: &str| -> Vec<Series> {
+            jobs.iter()
+                .map(|o| {
+                    let points = o.curve.rows.iter().map(|r| (r[1] / TRIALS_UNIT, r[j]));
+                    Series::new(format!("{name}, seed {}", o.id.seed), points)
+                })
+                .collect()
+        };
         let per_seed = |cols: &[(&str, &str)]| -> Vec<Series> {
             micro
                 .iter()
                 .flat_map(|o| {
                     cols.iter().map(|&(col, label)| {
                         let j = column(col);
-                        Series::new(format!("seed {}{label}", o.seed), o.rows.iter().map(|r| (r[1], r[j])))
+                        let points = o.curve.rows.iter().map(|r| (r[1] / TRIALS_UNIT, r[j]));
+                        Series::new(format!("seed {}{label}", o.id.seed), points)
                     })
                 })
                 .collect()
         };
-        for (cols, title, y_label, log_y, file) in [
-            (&[("apical_sq", "")][..], "‖v_A‖² at the test steady states", "‖v_A‖²", true, "apical.png"),
+        let mut angles = angle_series(&micro, "microcircuit");
+        angles.extend(angle_series(&fa, "feedback alignment"));
+        for (series, title, y_label, log_y, file) in [
             (
-                &[("mismatch", ": ‖u_2 − u^I_1‖²"), ("rate_mismatch", ": ‖r_2 − r^I_1‖²")][..],
-                "interneuron mismatch at the test steady states",
+                per_seed(&[("apical_sq", "")]),
+                "microcircuit: ‖v_A‖² at the test steady states",
+                "‖v_A‖²",
+                true,
+                "apical.png",
+            ),
+            (
+                per_seed(&[("mismatch", ": ‖u_2 − u^I_1‖²"), ("rate_mismatch", ": ‖r_2 − r^I_1‖²")]),
+                "microcircuit: interneuron mismatch at the test steady states",
                 "squared mismatch",
                 true,
                 "mismatch.png",
             ),
-            (&[("angle_deg", "")][..], "angle between W_2ᵀ and B_1", "degrees", false, "angle.png"),
+            (angles, "angle between W_2ᵀ and B_1", "degrees", false, "angle.png"),
         ] {
             let plot = LinePlot {
-                title: format!("Fig. 2, microcircuit: {title}"),
+                title: format!("Fig. 2: {title}"),
                 x_label: x_label.clone(),
                 y_label: y_label.into(),
                 log_y,
-                series: per_seed(cols),
+                series,
                 ..Default::default()
             };
             let path = ctx.file(file);
@@ -507,13 +769,14 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         rows.push(("microcircuit: mismatch ‖u_2 − u^I_1‖² start → end".into(), mismatch));
         let rate_mismatch = start_end(&micro, "rate_mismatch", m, &mut values);
         rows.push(("microcircuit: mismatch ‖r_2 − r^I_1‖² start → end".into(), rate_mismatch));
-        let j = column("mismatch");
-        let reduction =
-            micro.iter().map(|o| o.rows[0][j] / o.rows.last().expect("recorded")[j]).fold(Real::INFINITY, Real::min);
+        let jm = column("mismatch");
+        let reduction = micro
+            .iter()
+            .map(|o| o.curve.rows[0][jm] / o.curve.rows.last().expect("recorded")[jm])
+            .fold(Real::INFINITY, Real::min);
         rows.push(("microcircuit: mismatch start / end (smallest over seeds)".into(), format!("{reduction:.3}")));
         values.push(("microcircuit_mismatch_reduction_min".into(), reduction));
-        let j = column("angle_deg");
-        let a0: Vec<Real> = micro.iter().map(|o| o.rows[0][j]).collect();
+        let a0: Vec<Real> = micro.iter().map(|o| o.curve.rows[0][j]).collect();
         let a1 = final_stats(&micro, j);
         rows.push((
             "microcircuit: angle W_2ᵀ vs B_1 start → end (°)".into(),
@@ -523,13 +786,28 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         values.push(("microcircuit_angle_deg_end_mean".into(), a1.0));
         values.push(("microcircuit_angle_deg_end_sd".into(), a1.1));
 
+        if e.learners.contains(&Fig2Learner::Shallow) {
+            let ratio = final_stats(&micro, err).0 / final_stats(&of(Fig2Learner::Shallow), err).0;
+            values.push(("final_test_error_microcircuit_over_shallow".into(), ratio));
+            let label = "final test error, microcircuit / shallow";
+            check("error_ratio", label, ratio, 0.5, &mut rows, &mut values);
+        }
+        let apical = end_over_peak(&micro, column("apical_sq"));
+        check("apical_end_over_peak", "microcircuit ‖v_A‖² end / peak", apical, 0.1, &mut rows, &mut values);
+        let label = "microcircuit ‖u_2 − u^I_1‖² end / peak";
+        check("mismatch_end_over_peak", label, end_over_peak(&micro, jm), 0.1, &mut rows, &mut values);
+        check("angle_deg", "microcircuit final angle W_2ᵀ vs B_1 (°)", a1.0, 60.0, &mut rows, &mut values);
+        rows.push(("feedback-alignment final angle beside it (°)".into(), format!("{fa_angle:.1}")));
+
         let o = micro[0];
-        let trace = o.trace.as_ref().expect("microcircuit traces");
+        let Engine::Microcircuit(net) = &o.engine else { unreachable!("a microcircuit learner") };
+        let (after, target) = output_trace(&o.cfg, e, &net.weights, &o.task)?;
+        let trace = Trace { before: o.before.clone(), after, target };
         let t = |values: &[Real]| -> Vec<(Real, Real)> {
             values.iter().enumerate().map(|(i, &v)| ((i + 1) as Real * TRACE_MS, v)).collect()
         };
         let plot = LinePlot {
-            title: format!("Fig. 2B: output rate r_N,1 on test patterns, no target (seed {})", o.seed),
+            title: format!("Fig. 2B: output rate r_N,1 on test patterns, no target (seed {})", o.id.seed),
             x_label: "time (ms)".into(),
             y_label: "rate".into(),
             log_y: false,
@@ -543,8 +821,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         let path = ctx.file("output.png");
         plot.save_png(&path)?;
         files.push(path);
-        let cfg = cfg.with_seed(o.seed);
-        files.push(save_final(&cfg, o.weights.as_ref().expect("microcircuit weights"), &ctx.out_dir)?);
     }
+    files.push(checkpoint);
     Ok(Report { experiment: "fig2".into(), rows, values, files })
 }

@@ -4,6 +4,12 @@
 //! Eq. 8 and W^PI by Eq. 9. Both drive the lateral weights towards spec §5, where the apical
 //! compartments fall silent (v_A → 0) and the interneurons copy the layer above (u^I_k → u_{k+1}).
 //! Progress is measured on noise-free probe patterns, because training noise sets a floor.
+//!
+//! Every `checkpoint_every` patterns, and after the last, the run saves what it needs to continue
+//! bit-identically with `--resume`: the network's weights, traces and state, the noise and input
+//! generators, the recorded rows and the number of patterns done. The learning-rate schedule
+//! (`plasticity.schedule`) multiplies η^IP and η^PI by the factor of the pattern's stage; the
+//! factor is recorded as `eta_factor`.
 
 pub(crate) mod run;
 
@@ -38,6 +44,14 @@ pub struct FigS1Config {
     /// The distribution of input rates.
     #[serde(default = "InputDistribution::symmetric")]
     pub inputs: InputDistribution,
+    /// Save a resume checkpoint every this many patterns (and after the last).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+}
+
+/// The default interval between resume checkpoints (patterns), also Fig. 2's.
+pub(crate) fn default_checkpoint_every() -> u64 {
+    10_000
 }
 
 fn default_pattern_ms() -> Real {
@@ -52,8 +66,11 @@ impl FigS1Config {
         if cfg.network.sizes.len() < 3 {
             return Err(invalid("network.sizes", "fig-s1 needs at least one hidden layer"));
         }
-        if self.patterns == 0 || self.record_every == 0 || self.probes == 0 {
-            return Err(invalid("experiment.fig-s1", "patterns, record_every and probes must be ≥ 1"));
+        if self.patterns == 0 || self.record_every == 0 || self.probes == 0 || self.checkpoint_every == 0 {
+            return Err(invalid(
+                "experiment.fig-s1",
+                "patterns, record_every, probes and checkpoint_every must be ≥ 1",
+            ));
         }
         at_most("experiment.fig-s1.patterns", self.patterns, MAX_PATTERNS)?;
         if self.record_every > self.patterns {
@@ -74,7 +91,7 @@ impl FigS1Config {
         check_memory(&[
             ("network.sizes", "the network and its probe copy", 2.0 * cfg.network_bytes()),
             ("experiment.fig-s1.probes", "the probe patterns", probes * (8.0 * n0 + 64.0)),
-            ("experiment.fig-s1.record_every", "the recorded rows", records * (8.0 * 6.0 + 64.0)),
+            ("experiment.fig-s1.record_every", "the recorded rows", records * (8.0 * 7.0 + 64.0)),
         ])?;
         self.inputs.validate().map_err(|e| invalid("experiment.fig-s1.inputs", e.to_string()))
     }

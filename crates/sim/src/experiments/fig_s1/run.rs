@@ -1,48 +1,127 @@
 //! Running the experiment whose settings the parent module defines.
 
+use std::path::Path;
+
 use apical_datasets::patterns::{PatternStream, test_set};
 use apical_numerics::{Real, rng};
+use serde::{Deserialize, Serialize};
 
 use super::FigS1Config;
-use crate::engine::microcircuit::{Diverged, Microcircuit};
-use crate::experiments::checkpoint::save_final;
-use crate::experiments::config::RunConfig;
+use crate::engine::microcircuit::{Diverged, Microcircuit, Snapshot, State};
+use crate::experiments::checkpoint::{check_length, check_schedule, load_resume, save_checkpoint};
+use crate::experiments::config::{ExperimentConfig, RunConfig};
 use crate::experiments::context::{Report, RunContext, fmt_sci};
 use crate::experiments::error::SimError;
 use crate::experiments::probe;
+use crate::io::codec::encode;
 use crate::io::record::Recorder;
 
+/// What `checkpoint.bin` keeps besides the weights, so that a resumed run continues exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ResumeState {
+    /// Patterns done.
+    done: u64,
+    /// The network's dynamic state.
+    state: State,
+    /// The noise generator.
+    noise_rng: rng::Rng,
+    /// The input generator.
+    inputs: PatternStream,
+    /// The rows of the metrics table.
+    rows: Vec<Vec<Real>>,
+}
+
+/// The columns of the metrics table.
+const COLUMNS: [&str; 7] = ["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip", "eta_factor"];
+
+/// A resumed run: its network, input generator, patterns done and recorded rows.
+type Resumed = (Microcircuit, PatternStream, u64, Vec<Vec<Real>>);
+
+/// The network, inputs and rows stored in `path`; only the length and the checkpoint interval,
+/// and schedule stages after the stored position, may differ from the stored run.
+fn resume_from(cfg: &RunConfig, path: &Path) -> Result<Resumed, SimError> {
+    let same_run = |c: &RunConfig| {
+        let mut c = c.clone();
+        c.plasticity.schedule.clear();
+        if let ExperimentConfig::FigS1(e) = &mut c.experiment {
+            e.patterns = 0;
+            e.checkpoint_every = 0;
+        }
+        c
+    };
+    let may_change = "experiment.fig-s1.patterns, experiment.fig-s1.checkpoint_every and later schedule stages";
+    let (weights, r, stored): (_, ResumeState, _) = load_resume(cfg, path, same_run, may_change)?;
+    check_schedule(&stored.plasticity.schedule, &cfg.plasticity.schedule, r.done, path)?;
+    if let ExperimentConfig::FigS1(e) = &cfg.experiment {
+        check_length(r.done, e.patterns, "experiment.fig-s1.patterns", path)?;
+    }
+    let snapshot = Snapshot { weights, state: r.state, noise_rng: r.noise_rng };
+    let net = Microcircuit::restore(cfg, snapshot)
+        .map_err(|m| SimError::Other(format!("--resume: {}: {m}", path.display())))?;
+    Ok((net, r.inputs, r.done, r.rows))
+}
+
+/// Saves the resume checkpoint after `done` patterns.
+fn save(
+    cfg: &RunConfig,
+    net: &Microcircuit,
+    inputs: &PatternStream,
+    done: u64,
+    rec: &Recorder,
+    path: &Path,
+) -> Result<(), SimError> {
+    let Snapshot { weights, state, noise_rng } = net.snapshot();
+    let resume = ResumeState { done, state, noise_rng, inputs: inputs.clone(), rows: rec.rows().to_vec() };
+    save_checkpoint(cfg, &weights, encode(&resume), path)
+}
+
 pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let mut net = Microcircuit::new(cfg)?;
     let n0 = cfg.network.sizes[0];
-    let mut inputs = PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs));
+    let checkpoint = ctx.file("checkpoint.bin");
     let probes = test_set(n0, e.inputs, e.probes, rng::stream_seed(cfg.seed, rng::Stream::TestInputs));
     let g = &cfg.network.conductances;
-    let columns = ["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip"];
-    let mut rec = Recorder::new(&columns);
-    let mut record = |net: &Microcircuit, pattern: u64| {
+    let mut rec = Recorder::new(&COLUMNS);
+    let record = |rec: &mut Recorder, net: &Microcircuit, pattern: u64| {
         let m = probe(cfg, &net.weights, &probes);
         let (dist_pi, dist_ip) = net.weights.distance_from_self_predicting(g);
-        let row = vec![net.time_ms() / 1000.0, pattern as Real, m.apical_sq, m.mismatch, dist_pi, dist_ip];
+        let factor = cfg.plasticity.eta_factor(pattern.saturating_sub(1));
+        let row = vec![net.time_ms() / 1000.0, pattern as Real, m.apical_sq, m.mismatch, dist_pi, dist_ip, factor];
         if let Some(j) = row.iter().position(|x| !x.is_finite()) {
-            let d = Diverged { step: net.state.step, time_ms: net.time_ms(), population: columns[j].into() };
+            let d = Diverged { step: net.state.step, time_ms: net.time_ms(), population: COLUMNS[j].into() };
             return Err(SimError::Other(format!("fig-s1, pattern {pattern}: {d}")));
         }
         rec.push(row);
         Ok(())
     };
-    record(&net, 0)?;
+    let (mut net, mut inputs, done) = if ctx.resume {
+        let (net, inputs, done, rows) = resume_from(cfg, &checkpoint)?;
+        for row in rows {
+            rec.push(row);
+        }
+        (net, inputs, done)
+    } else {
+        let net = Microcircuit::new(cfg)?;
+        record(&mut rec, &net, 0)?;
+        (net, PatternStream::new(n0, e.inputs, rng::stream_seed(cfg.seed, rng::Stream::Inputs)), 0)
+    };
     let steps = net.steps_for(e.pattern_ms);
     let mut pattern = vec![0.0; n0];
-    ctx.progress.start("fig-s1", e.patterns);
-    for p in 1..=e.patterns {
+    ctx.progress.start("fig-s1", e.patterns.saturating_sub(done));
+    for p in done + 1..=e.patterns {
+        net.weights.set_eta_factor(&cfg.plasticity, cfg.plasticity.eta_factor(p - 1));
         inputs.next_into(&mut pattern);
         net.set_input(&pattern);
         net.run_steps(steps, true).map_err(|d| SimError::Other(format!("fig-s1, pattern {p}: {d}")))?;
         if p % e.record_every == 0 || p == e.patterns {
-            record(&net, p)?;
+            record(&mut rec, &net, p)?;
         }
         ctx.progress.advance(1);
+        if p % e.checkpoint_every == 0 || p == e.patterns {
+            save(cfg, &net, &inputs, p, &rec, &checkpoint)?;
+            if p < e.patterns && ctx.progress.stop_after_checkpoint() {
+                return Err(SimError::Stopped { experiment: "fig-s1".into(), at: format!("pattern {p}") });
+            }
+        }
     }
     ctx.progress.finish();
 
@@ -77,7 +156,6 @@ pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Res
         "Frobenius distance",
         true,
     )?;
-    let checkpoint = save_final(cfg, &net.weights, &ctx.out_dir)?;
 
     let first = &rec.rows()[0];
     let last = rec.rows().last().expect("recorded");

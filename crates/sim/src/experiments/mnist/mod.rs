@@ -132,6 +132,11 @@ fn default_eta_decay() -> Real {
 
 impl MnistConfig {
     pub(crate) fn validate(&self, cfg: &ModelConfig) -> Result<(), ConfigError> {
+        if !cfg.plasticity.has_default_schedule() {
+            let problem =
+                "mnist counts epochs, not patterns (see experiment.mnist.eta_decay); leave the default, one stage ×1";
+            return Err(invalid("plasticity.schedule", problem));
+        }
         let sizes = &cfg.network.sizes;
         if sizes[0] != IMAGE_SIZE || sizes[sizes.len() - 1] != NUM_CLASSES {
             return Err(invalid("network.sizes", format!("mnist needs {IMAGE_SIZE} inputs and {NUM_CLASSES} outputs")));

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::{EVAL_BLOCK, MnistConfig};
 use crate::engine::network::{Shape, Weights};
 use crate::engine::two_step::{Forward, Mixing, Rates, TwoStep, make_self_predicting};
-use crate::experiments::checkpoint::{Checkpoint, save_checkpoint};
+use crate::experiments::checkpoint::{Checkpoint, load_resume, save_checkpoint};
 use crate::experiments::config::ExperimentConfig;
 use crate::experiments::config::{LateralInit, RunConfig};
 use crate::experiments::context::{Report, RunContext};
 use crate::experiments::error::SimError;
-use crate::io::codec::{decode, encode};
+use crate::io::codec::encode;
 use crate::io::record::Recorder;
 
 /// What `checkpoint.bin` keeps besides the weights, so that a resumed run continues exactly.
@@ -61,10 +61,6 @@ fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: &Mix
 
 /// The weights and progress stored in `path` by an earlier run of the same configuration.
 fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Weights, ResumeState), SimError> {
-    if !path.is_file() {
-        return Err(SimError::Other(format!("--resume: there is no checkpoint {} to continue from", path.display())));
-    }
-    let (checkpoint, stored) = Checkpoint::load(path)?;
     let same_run = |c: &RunConfig| {
         let mut c = c.clone();
         if let ExperimentConfig::Mnist(m) = &mut c.experiment {
@@ -72,14 +68,8 @@ fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Weights, ResumeState), S
         }
         c
     };
-    if same_run(&stored) != same_run(cfg) {
-        return Err(SimError::Other(format!(
-            "--resume: {} was written with another configuration (only experiment.mnist.epochs may change)",
-            path.display()
-        )));
-    }
-    let progress = decode(&checkpoint.resume, path, "resume state")?;
-    Ok((checkpoint.weights, progress))
+    let (weights, progress, _) = load_resume(cfg, path, same_run, "experiment.mnist.epochs")?;
+    Ok((weights, progress))
 }
 
 /// One flag per column of `output`, true where its most active row is not the label.
