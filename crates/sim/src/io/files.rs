@@ -37,12 +37,29 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// The process id in the name of a temporary file made by [`temporary_path`], or `None` when the
-/// name is not of that form.
+/// The process id in the name of a temporary file: `.<name>.<pid>.tmp`, as [`temporary_path`]
+/// makes them, or `.<name>.<pid>-<n>.tmp.<ext>`, as `apical_plot` makes them (its backends pick
+/// the image format by the extension). `None` when the name is of neither form.
 pub fn temporary_owner(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
-    let (stem, pid) = rest.rsplit_once('.')?;
-    if stem.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+    let rest = name.strip_prefix('.')?;
+    let rest = match rest.strip_suffix(".tmp") {
+        Some(rest) => rest,
+        None => {
+            let (rest, extension) = rest.rsplit_once(".tmp.")?;
+            if extension.is_empty() || !extension.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return None;
+            }
+            rest
+        }
+    };
+    let (stem, tag) = rest.rsplit_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let pid = match tag.split_once('-') {
+        Some((pid, n)) if digits(n) => pid,
+        Some(_) => return None,
+        None => tag,
+    };
+    if stem.is_empty() || !digits(pid) {
         return None;
     }
     pid.parse().ok()
@@ -73,7 +90,19 @@ mod tests {
         let name = tmp.file_name().unwrap().to_str().unwrap();
         assert_eq!(temporary_owner(name), Some(std::process::id()));
         assert_eq!(temporary_owner(".metrics.csv.7.tmp"), Some(7));
-        for name in ["checkpoint.bin.4242.tmp", ".4242.tmp", ".a.b.tmp", ".a.42.tmp.bak", ".a.-4.tmp", ".a..tmp"] {
+        assert_eq!(temporary_owner(".errors.png.4242-3.tmp.png"), Some(4242));
+        assert_eq!(temporary_owner(".lateral.svg.9-0.tmp.svg"), Some(9));
+        for name in [
+            "checkpoint.bin.4242.tmp",
+            ".4242.tmp",
+            ".a.b.tmp",
+            ".a.-4.tmp",
+            ".a..tmp",
+            ".a.42-.tmp.png",
+            ".a.42-x.tmp.png",
+            ".a.42.tmp.",
+            ".a.42.tmp.p-g",
+        ] {
             assert_eq!(temporary_owner(name), None, "{name}");
         }
     }
