@@ -173,7 +173,13 @@ pub fn write_npz(path: &Path, arrays: &[(&str, &Matrix)]) -> Result<(), NpyError
 /// matrix. Dtypes `'<f8'` and `'<f4'` and both memory orders are accepted.
 pub fn read_npy(path: &Path) -> Result<Matrix, NpyError> {
     let bytes = fs::read(path).map_err(|e| NpyError::new(path, e.into()))?;
-    decode_npy(&bytes).map_err(|kind| NpyError::new(path, kind))
+    read_npy_from(path, &bytes)
+}
+
+/// Reads a matrix from the whole content of an NPY file, as [`read_npy`] does once it has read
+/// the file; `path` only names the file in errors. The fuzz target `npz` calls it directly.
+pub fn read_npy_from(path: &Path, bytes: &[u8]) -> Result<Matrix, NpyError> {
+    decode_npy(bytes).map_err(|kind| NpyError::new(path, kind))
 }
 
 /// Reads every array of an `.npz` archive, stored or deflated, in archive order.
@@ -182,7 +188,7 @@ pub fn read_npy(path: &Path) -> Result<Matrix, NpyError> {
 /// [`read_npy`] accepts, and no name may occur twice.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Matrix)>, NpyError> {
     let file = File::open(path).map_err(|e| NpyError::new(path, e.into()))?;
-    decode_npz(path, BufReader::new(file))
+    read_npz_from(path, BufReader::new(file))
 }
 
 /// True when a name is non-empty and uses only ASCII letters, digits and underscores.
@@ -349,8 +355,9 @@ fn python_shape(text: &str) -> Result<Vec<usize>, NpyErrorKind> {
     inner.split(',').filter(|_| !inner.trim().is_empty()).map(dimension).collect()
 }
 
-/// Reads every member of an archive; `path` only names the file in errors.
-fn decode_npz(path: &Path, reader: impl Read + Seek) -> Result<Vec<(String, Matrix)>, NpyError> {
+/// Reads every array of an `.npz` archive from `reader`, as [`read_npz`] does once it has opened
+/// the file; `path` only names the file in errors. The fuzz target `npz` calls it directly.
+pub fn read_npz_from(path: &Path, reader: impl Read + Seek) -> Result<Vec<(String, Matrix)>, NpyError> {
     let mut archive = ZipArchive::new(reader).map_err(|e| NpyError::new(path, zip_error(e)))?;
     if archive.has_duplicate_names() {
         return Err(NpyError::new(path, zip_error("two members have the same name")));
@@ -658,14 +665,14 @@ mod tests {
         }
         for file in [&npz, &deflated] {
             for len in 0..file.len() {
-                assert!(decode_npz(path, Cursor::new(&file[..len])).is_err());
+                assert!(read_npz_from(path, Cursor::new(&file[..len])).is_err());
             }
             // Flipping any one byte must not panic; it may be harmless, as in a timestamp.
             for pos in 0..file.len() {
                 for flip in [0x01, 0x80, 0xFF] {
                     let mut damaged = file.clone();
                     damaged[pos] ^= flip;
-                    let _ = decode_npz(path, Cursor::new(&damaged));
+                    let _ = read_npz_from(path, Cursor::new(&damaged));
                 }
             }
         }
