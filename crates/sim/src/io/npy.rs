@@ -266,8 +266,10 @@ fn decode_npy(bytes: &[u8]) -> Result<Matrix, NpyErrorKind> {
     } else {
         data.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes")))).collect()
     };
-    if fortran_order || ncols == 1 {
-        // Fortran order is column-major already, and a single column is the same in both orders.
+    if fortran_order || nrows.min(ncols) <= 1 {
+        // Fortran order is column-major already, and an array with at most one row or column is
+        // laid out the same in both orders. Building an empty array of many columns element by
+        // element would loop once per column for nothing.
         Matrix::from_column_major(nrows, ncols, values).map_err(|e| bad_header(e.to_string()))
     } else {
         // C order holds row i at values[i * ncols..(i + 1) * ncols].
@@ -651,6 +653,18 @@ mod tests {
 
         let message = write_npy(&dir.0.join("missing").join("w.npy"), &m).unwrap_err().to_string();
         assert!(message.contains("missing"), "{message}");
+    }
+
+    #[test]
+    fn an_empty_c_ordered_array_of_many_columns_reads_at_once() {
+        // The input of `fuzz/regressions/npz/valid-empty-c-order.npy`: 0 × 10^18 in C order. It
+        // has no values, and reading it once looped 10^18 times in unoptimised builds.
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 1000000000000000000), }";
+        let m = decode_npy(&npy_by_hand(1, dict, &[])).unwrap();
+        assert_eq!(m.shape(), (0, 1_000_000_000_000_000_000));
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }";
+        let m = decode_npy(&npy_by_hand(1, dict, &[0, 0, 128, 63, 0, 0, 0, 64])).unwrap();
+        assert_eq!((m.shape(), m.as_slice()), ((1, 2), &[1.0, 2.0][..]));
     }
 
     #[test]
