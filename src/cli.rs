@@ -247,3 +247,44 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     }
     Ok(seeds)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::parse_config;
+
+    /// The files of `fuzz/<kind>/config/`, sorted; none if the folder does not exist.
+    fn inputs(kind: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(kind).join("config");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        paths.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+    }
+
+    /// The inputs of the fuzz target `config`, replayed on the stable toolchain: every seed is a
+    /// valid configuration, and every regression input, which once made the fuzz target fail or
+    /// would have, loads if its name starts with `valid-` and is refused by the parser or by
+    /// validation otherwise.
+    #[test]
+    fn fuzz_seeds_load_and_regressions_give_the_expected_result() {
+        let seeds = inputs("seeds");
+        assert!(seeds.len() >= 2, "the config seeds are missing");
+        let load = |bytes: &[u8], path: &Path| -> anyhow::Result<()> {
+            let text = std::str::from_utf8(bytes)?;
+            parse_config(text, &path.display().to_string())?.validate()?;
+            Ok(())
+        };
+        for (path, bytes) in seeds {
+            if let Err(e) = load(&bytes, &path) {
+                panic!("seed {} does not load: {e}", path.display());
+            }
+        }
+        for (path, bytes) in inputs("regressions") {
+            let valid = path.file_name().unwrap().to_string_lossy().starts_with("valid-");
+            let loaded = load(&bytes, &path);
+            assert_eq!(loaded.is_ok(), valid, "{}: {:?}", path.display(), loaded.err());
+        }
+    }
+}

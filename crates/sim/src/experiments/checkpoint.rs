@@ -37,10 +37,22 @@ impl Checkpoint {
     /// Reads a checkpoint, parses and validates its configuration as a configuration file is,
     /// and checks that its weights fit that configuration.
     pub fn load(path: &Path) -> Result<(Checkpoint, RunConfig), CheckpointError> {
-        let checkpoint: Checkpoint = codec::read_file(path, "checkpoint")?;
+        codec::read_file::<Checkpoint>(path, "checkpoint")?.checked(path)
+    }
+
+    /// Decodes a checkpoint from the whole content of its file and checks it as [`load`] does;
+    /// `path` names the file in errors. The fuzz target `checkpoint` calls it directly.
+    ///
+    /// [`load`]: Checkpoint::load
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Checkpoint, RunConfig), CheckpointError> {
+        codec::decode_file::<Checkpoint>(bytes, path, "checkpoint")?.checked(path)
+    }
+
+    /// Parses and validates the stored configuration and checks the weights against it.
+    fn checked(self, path: &Path) -> Result<(Checkpoint, RunConfig), CheckpointError> {
         let invalid = |problem: String| CheckpointError::Invalid { path: codec::shown(path), problem };
-        let config: RunConfig = toml::from_str(&checkpoint.config).map_err(|e| {
-            let place = e.span().map(|span| place(&checkpoint.config, span.start)).unwrap_or_default();
+        let config: RunConfig = toml::from_str(&self.config).map_err(|e| {
+            let place = e.span().map(|span| place(&self.config, span.start)).unwrap_or_default();
             invalid(format!("its stored configuration does not parse{place}: {}", codec::printable(e.message().trim())))
         })?;
         config.validate().map_err(|e| {
@@ -48,8 +60,8 @@ impl Checkpoint {
             invalid(format!("its stored configuration is invalid: {field}: {problem}"))
         })?;
         let shape = Shape { sizes: config.network.sizes.clone(), bias: config.network.bias };
-        checkpoint.check_shapes(&shape, path)?;
-        Ok((checkpoint, config))
+        self.check_shapes(&shape, path)?;
+        Ok((self, config))
     }
 
     /// Checks every weight matrix and trace against the shapes a network needs, and that each

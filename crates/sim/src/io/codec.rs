@@ -137,7 +137,12 @@ pub fn write_file<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError
 /// Reads a checkpoint file written by [`write_file`] (or in format version 1); `what` names its
 /// content in errors.
 pub fn read_file<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, CheckpointError> {
-    let bytes = read_bounded(path)?;
+    decode_file(&read_bounded(path)?, path, what)
+}
+
+/// Decodes the whole content of a checkpoint file, as [`read_file`] does once it has read the
+/// file; `path` and `what` name it in errors. The fuzz target `checkpoint` calls it directly.
+pub fn decode_file<T: DeserializeOwned>(bytes: &[u8], path: &Path, what: &str) -> Result<T, CheckpointError> {
     let invalid = |problem: String| CheckpointError::Invalid { path: shown(path), problem };
     if bytes.len() < HEADER_BYTES_1 || &bytes[..8] != MAGIC {
         return Err(invalid("it does not start with the checkpoint magic bytes".into()));
@@ -145,7 +150,7 @@ pub fn read_file<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Chec
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("four bytes"));
     let payload = match version {
         FORMAT_VERSION_1 => &bytes[HEADER_BYTES_1..],
-        FORMAT_VERSION => checked_payload(&bytes).map_err(invalid)?,
+        FORMAT_VERSION => checked_payload(bytes).map_err(invalid)?,
         _ => {
             return Err(invalid(format!(
                 "format version {version}, this build reads versions {FORMAT_VERSION_1} to {FORMAT_VERSION}"
