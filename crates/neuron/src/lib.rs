@@ -80,7 +80,9 @@ pub trait NeuronModel: Send + Sync + std::fmt::Debug {
         self.compartments().prediction_gain()
     }
 
-    /// The rate the population emits, given its potential and its latest drift.
+    /// The rate the population emits, given its potential and its latest drift. Models evaluate φ
+    /// over the whole population with [`RateFn::apply_slice`] (or its in-place form), so that an
+    /// emitted rate φ(u) has the bits of the slice map.
     fn rate(&self, phi: &RateFn, u: &[Real], du: &[Real], r: &mut [Real]);
 
     /// Whether the emitted rate is exactly φ(u), so that engines may reuse it wherever the

@@ -92,9 +92,10 @@ fn rate_at_rest_is_phi_of_u() {
             let u = [-1.0, 0.3, 4.0];
             let mut r = [0.0; 3];
             model.rate(&RateFn::Logistic, &u, &[0.0; 3], &mut r);
-            for i in 0..3 {
-                assert_eq!(r[i], RateFn::Logistic.phi(u[i]), "{name} {role:?}");
-            }
+            // At rest every model emits φ(u) exactly as the slice map computes it.
+            let mut phi_u = [0.0; 3];
+            RateFn::Logistic.apply_slice(&u, &mut phi_u);
+            assert_eq!(r, phi_u, "{name} {role:?}");
         }
     }
 }

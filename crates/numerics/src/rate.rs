@@ -232,6 +232,18 @@ impl RateFn {
         self.dphi_slice_on(Isa::detect(), u, d);
     }
 
+    /// x ← φ(x) elementwise, with the results of [`RateFn::apply_slice`]. Allocates nothing.
+    pub fn apply_slice_in_place(&self, x: &mut [Real]) {
+        match self.phi_map() {
+            Some(map) => map.apply_in_place(x),
+            None => {
+                for x in x {
+                    *x = self.phi(*x);
+                }
+            }
+        }
+    }
+
     fn apply_slice_on(&self, isa: Isa, u: &[Real], r: &mut [Real]) {
         match self.phi_map() {
             Some(map) => map.apply_on(isa, u, r),
@@ -331,7 +343,7 @@ mod tests {
     #[test]
     fn slices_match_the_scalar_functions_on_every_isa() {
         let u: Vec<Real> = (0..=4000).map(|i| -40.0 + 0.02 * i as Real).chain([Real::NAN, 800.0, -800.0]).collect();
-        let isas = [Isa::Scalar, Isa::Avx2Fma].into_iter().filter(|isa| isa.is_supported());
+        let isas = [Isa::Libm, Isa::Scalar, Isa::Avx2Fma].into_iter().filter(|isa| isa.is_supported());
         let distance = |a: Real, b: Real| {
             let ordered = |x: Real| {
                 let bits = x.to_bits() as i64;

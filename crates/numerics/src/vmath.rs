@@ -4,7 +4,8 @@
 //! has them (detected at run time) and one lane at a time otherwise. Both paths run the same
 //! operations in the same order, every multiply–add fused, so they return the same bits; the result
 //! for an element depends neither on the path nor on its position in the slice nor on the slice's
-//! length or alignment.
+//! length or alignment. Where neither path is fast, the maps fall back to libm (see *Instruction
+//! sets* below).
 //!
 //! # Algorithms
 //!
@@ -68,15 +69,33 @@
 //! detection and compiles the kernels with the target features enabled, so this module needs no
 //! `unsafe` code. Elements past the last whole vector are loaded into a zero-padded vector and go
 //! through the same lane operations as the rest.
+//!
+//! The one-lane path fuses its multiply–adds with [`f64::mul_add`], which is a single instruction
+//! only where the compilation target has a fused multiply–add (aarch64, or x86-64 built with the
+//! `fma` feature); elsewhere it calls the library's software `fma` and runs several times slower than
+//! libm. [`Isa::detect`] therefore takes it only where it is fast, and otherwise (an x86-64 CPU
+//! without AVX2 and FMA under a generic build) falls back to [`Isa::Libm`], one element at a time
+//! with the platform's libm in the forms of [`crate::rate`]. That fallback costs what the scalar code
+//! always did and is within the bounds above by construction (it *is* the reference for every map
+//! but the logistic's derivative, which it computes as (e/d²)(1 − 2 d_lo/d) without a fused
+//! multiply–add, within 2 ulp); it does not give the same bits as the fused paths. Unfused multiply–
+//! adds in the polynomial kernels were the other option, but they would have made a third set of
+//! results whose bounds need their own proof, and they cannot recover the rounding error of d² that
+//! the logistic's derivative needs.
 
 use pulp::Simd;
 
-use crate::Real;
+use crate::{Real, rate};
 
 /// The instruction set an elementwise map runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
-    /// One lane at a time, on any target; multiply–adds use [`f64::mul_add`].
+    /// One element at a time with the platform's libm, as the scalar functions of [`crate::rate`];
+    /// on any target. Its results differ from the other two paths' by up to the bounds of the module
+    /// docs.
+    Libm,
+    /// One lane at a time, on any target; multiply–adds use [`f64::mul_add`], so that the results are
+    /// those of [`Isa::Avx2Fma`] bit for bit.
     Scalar,
     /// Four lanes at a time with AVX2 and FMA, on x86-64 CPUs of the x86-64-v3 level (Haswell and
     /// later), detected at run time with `is_x86_feature_detected!`.
@@ -84,15 +103,22 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The fastest instruction set this CPU supports.
+    /// The fastest instruction set this CPU supports: AVX2 and FMA where detected, else the one-lane
+    /// path where [`f64::mul_add`] compiles to one instruction, else libm (see the module docs).
     pub fn detect() -> Isa {
-        if Isa::Avx2Fma.is_supported() { Isa::Avx2Fma } else { Isa::Scalar }
+        if Isa::Avx2Fma.is_supported() {
+            Isa::Avx2Fma
+        } else if HARDWARE_MUL_ADD {
+            Isa::Scalar
+        } else {
+            Isa::Libm
+        }
     }
 
     /// Whether this CPU can run `self`; the answer is cached after the first call.
     pub fn is_supported(self) -> bool {
         match self {
-            Isa::Scalar => true,
+            Isa::Libm | Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => pulp::x86::V3::is_available(),
             #[cfg(not(target_arch = "x86_64"))]
@@ -100,6 +126,9 @@ impl Isa {
         }
     }
 }
+
+/// Whether [`f64::mul_add`] compiles to a single fused multiply–add instruction on this target.
+const HARDWARE_MUL_ADD: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
 
 /// An elementwise map out[i] = f(x[i]) that runs vectorised over slices.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,34 +172,64 @@ impl Map {
         self.apply_on(Isa::detect(), x, out);
     }
 
-    /// out[i] = f(x[i]) on the given instruction set; the result is the same on every one.
+    /// out[i] = f(x[i]) on the given instruction set; the result is the same on [`Isa::Scalar`] and
+    /// [`Isa::Avx2Fma`], and within the bounds of the module docs on [`Isa::Libm`].
     ///
     /// # Panics
     /// If the slices differ in length or this CPU does not support `isa`.
     pub fn apply_on(self, isa: Isa, x: &[Real], out: &mut [Real]) {
         assert_eq!(x.len(), out.len(), "vmath: length mismatch");
+        self.run(isa, Io::Copy(x, out));
+    }
+
+    /// x[i] ← f(x[i]) on the fastest instruction set of this CPU, with the same results as
+    /// [`Map::apply`]. Allocates nothing.
+    pub fn apply_in_place(self, x: &mut [Real]) {
+        self.run(Isa::detect(), Io::InPlace(x));
+    }
+
+    /// Runs the map's kernel over `io` on `isa`.
+    fn run(self, isa: Isa, io: Io<'_>) {
         match self {
-            Map::Exp => run(isa, ExpK, x, out),
-            Map::Log1p => run(isa, Log1pK, x, out),
-            Map::Softplus => run(isa, SoftplusK, x, out),
-            Map::Logistic => run(isa, LogisticK, x, out),
-            Map::LogisticDeriv => run(isa, LogisticDerivK, x, out),
-            Map::SoftRectifier { gamma, beta, theta } => run(isa, SoftRectifierK { gamma, beta, theta }, x, out),
+            Map::Exp => run(isa, ExpK, io),
+            Map::Log1p => run(isa, Log1pK, io),
+            Map::Softplus => run(isa, SoftplusK, io),
+            Map::Logistic => run(isa, LogisticK, io),
+            Map::LogisticDeriv => run(isa, LogisticDerivK, io),
+            Map::SoftRectifier { gamma, beta, theta } => run(isa, SoftRectifierK { gamma, beta, theta }, io),
             Map::SoftRectifierDeriv { gamma, beta, theta } => {
-                run(isa, SoftRectifierDerivK { scale: gamma * beta, beta, theta }, x, out)
+                run(isa, SoftRectifierDerivK { scale: gamma * beta, beta, theta }, io)
             }
         }
     }
 }
 
-/// Runs `kernel` over the slices on `isa`.
-fn run<K: Kernel>(isa: Isa, kernel: K, x: &[Real], out: &mut [Real]) {
+/// The slices a map reads and writes: a separate input and output, or one slice overwritten.
+enum Io<'a> {
+    Copy(&'a [Real], &'a mut [Real]),
+    InPlace(&'a mut [Real]),
+}
+
+/// Runs `kernel` over `io` on `isa`.
+fn run<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
     match isa {
-        Isa::Scalar => sweep(pulp::Scalar::new(), kernel, x, out),
+        Isa::Libm => match io {
+            Io::Copy(x, out) => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = kernel.libm(v);
+                }
+            }
+            Io::InPlace(x) => {
+                for v in x {
+                    *v = kernel.libm(*v);
+                }
+            }
+        },
+        Isa::Scalar => sweep(pulp::Scalar::new(), kernel, io),
         Isa::Avx2Fma => {
             #[cfg(target_arch = "x86_64")]
             if let Some(simd) = pulp::x86::V3::try_new() {
-                return simd.vectorize(Sweep { simd, kernel, x, out });
+                return simd.vectorize(Sweep { simd, kernel, io });
             }
             panic!("vmath: this CPU lacks AVX2 and FMA");
         }
@@ -182,8 +241,7 @@ fn run<K: Kernel>(isa: Isa, kernel: K, x: &[Real], out: &mut [Real]) {
 struct Sweep<'a, K> {
     simd: pulp::x86::V3,
     kernel: K,
-    x: &'a [Real],
-    out: &'a mut [Real],
+    io: Io<'a>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -192,21 +250,54 @@ impl<K: Kernel> pulp::NullaryFnOnce for Sweep<'_, K> {
 
     #[inline(always)]
     fn call(self) {
-        sweep(self.simd, self.kernel, self.x, self.out);
+        sweep(self.simd, self.kernel, self.io);
     }
 }
 
-/// Applies `kernel` to whole vectors of `x`, then to the zero-padded remainder, so that every element
-/// goes through the same lane operations.
+/// The number of vectors a sweep takes through a kernel's first stage before it runs the second.
+const CHUNK: usize = 16;
+
+/// Applies `kernel` to whole vectors of the input, then to the zero-padded remainder, so that every
+/// element goes through the same lane operations. Whole vectors go in chunks of [`CHUNK`]: the
+/// first stage of all of them, then the second. Each stage is a chain of about 20 dependent
+/// operations per vector; run back to back for one vector, the two chains of the soft rectifier
+/// are longer than the processor's out-of-order window can overlap with the next vector's, so the
+/// sweep waited on latency (softplus took 7.7 ns an element where eˣ alone took 1.6 and
+/// log(1 + x) 3). Separate stages give the processor independent vectors to interleave.
 #[inline(always)]
-fn sweep<S: Lanes, K: Kernel>(simd: S, kernel: K, x: &[Real], out: &mut [Real]) {
-    let (x_head, x_tail) = S::as_simd_f64s(x);
-    let (out_head, out_tail) = S::as_mut_simd_f64s(out);
-    for (o, &v) in out_head.iter_mut().zip(x_head) {
-        *o = kernel.eval(simd, v);
-    }
-    if !x_tail.is_empty() {
-        simd.partial_store_f64s(out_tail, kernel.eval(simd, simd.partial_load_f64s(x_tail)));
+fn sweep<S: Lanes, K: Kernel>(simd: S, kernel: K, io: Io<'_>) {
+    let mut first = [simd.splat_f64s(0.0); CHUNK];
+    match io {
+        Io::Copy(x, out) => {
+            let (x_head, x_tail) = S::as_simd_f64s(x);
+            let (out_head, out_tail) = S::as_mut_simd_f64s(out);
+            for (o, x) in out_head.chunks_mut(CHUNK).zip(x_head.chunks(CHUNK)) {
+                for (t, &v) in first.iter_mut().zip(x) {
+                    *t = kernel.first(simd, v);
+                }
+                for ((o, &v), &t) in o.iter_mut().zip(x).zip(&first) {
+                    *o = kernel.second(simd, v, t);
+                }
+            }
+            if !x_tail.is_empty() {
+                simd.partial_store_f64s(out_tail, kernel.eval(simd, simd.partial_load_f64s(x_tail)));
+            }
+        }
+        Io::InPlace(x) => {
+            let (head, tail) = S::as_mut_simd_f64s(x);
+            for x in head.chunks_mut(CHUNK) {
+                for (t, &v) in first.iter_mut().zip(x.iter()) {
+                    *t = kernel.first(simd, v);
+                }
+                for (v, &t) in x.iter_mut().zip(&first) {
+                    *v = kernel.second(simd, *v, t);
+                }
+            }
+            if !tail.is_empty() {
+                let v = simd.partial_load_f64s(tail);
+                simd.partial_store_f64s(tail, kernel.eval(simd, v));
+            }
+        }
     }
 }
 
@@ -242,10 +333,27 @@ impl Lanes for pulp::x86::V3 {
     }
 }
 
-/// One elementwise map on a vector of lanes.
+/// One elementwise map on a vector of lanes, in one or two stages, and its libm form for
+/// [`Isa::Libm`].
 trait Kernel: Copy {
-    /// f(x) in each lane.
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s;
+    /// The first stage in each lane: f(x) itself for a map of one stage, e^(−|y|) for the maps
+    /// built on softplus.
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s;
+
+    /// f(x) in each lane from x and the first stage's result t; t itself for a map of one stage.
+    #[inline(always)]
+    fn second<S: Lanes>(self, _simd: S, _x: S::f64s, t: S::f64s) -> S::f64s {
+        t
+    }
+
+    /// f(x) in each lane, both stages at once.
+    #[inline(always)]
+    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+        self.second(simd, x, self.first(simd, x))
+    }
+
+    /// f(x) with the platform's libm.
+    fn libm(self, x: Real) -> Real;
 }
 
 #[derive(Clone, Copy)]
@@ -273,35 +381,60 @@ struct SoftRectifierDerivK {
 
 impl Kernel for ExpK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
         exp(simd, x)
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        x.exp()
     }
 }
 
 impl Kernel for Log1pK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
         log1p(simd, x)
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        x.ln_1p()
     }
 }
 
 impl Kernel for SoftplusK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
-        softplus(simd, x)
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+        softplus_exp(simd, x)
+    }
+
+    #[inline(always)]
+    fn second<S: Lanes>(self, simd: S, x: S::f64s, e: S::f64s) -> S::f64s {
+        softplus_from_exp(simd, x, e)
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        rate::softplus(x)
     }
 }
 
 impl Kernel for LogisticK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
         logistic(simd, x)
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        rate::logistic(x)
     }
 }
 
 impl Kernel for LogisticDerivK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
         // s (1 − s) = e / (1 + e)² with e = e^(−|x|) on both sides of 0; this form keeps full relative
         // precision where s → 1 and 1 − s would cancel. With d = fl(1 + e), its rounding error
         // d_lo = e − (d − 1) (exact, as e ≤ 1), p = fl(d²) and p_lo = (d² − p) + 2 d d_lo (the first
@@ -315,21 +448,54 @@ impl Kernel for LogisticDerivK {
         let y = simd.div_f64s(e, p);
         simd.negate_mul_add_f64s(y, simd.div_f64s(p_lo, p), y)
     }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        // Without a fused multiply–add the rounding error of d² is out of reach, but that of d is
+        // not: (1 + e)² = d² (1 + d_lo/d)² ≈ d² (1 + 2 d_lo/d), so e/(1 + e)² = (e/d²)(1 − 2 d_lo/d).
+        let e = (-x.abs()).exp();
+        let d = 1.0 + e;
+        let d_lo = e - (d - 1.0);
+        let y = e / d / d;
+        y - y * (2.0 * d_lo / d)
+    }
+}
+
+impl SoftRectifierK {
+    /// β(x − θ) in each lane.
+    #[inline(always)]
+    fn argument<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+        simd.mul_f64s(simd.splat_f64s(self.beta), simd.sub_f64s(x, simd.splat_f64s(self.theta)))
+    }
 }
 
 impl Kernel for SoftRectifierK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
-        let y = simd.mul_f64s(simd.splat_f64s(self.beta), simd.sub_f64s(x, simd.splat_f64s(self.theta)));
-        simd.mul_f64s(simd.splat_f64s(self.gamma), softplus(simd, y))
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+        softplus_exp(simd, self.argument(simd, x))
+    }
+
+    #[inline(always)]
+    fn second<S: Lanes>(self, simd: S, x: S::f64s, e: S::f64s) -> S::f64s {
+        simd.mul_f64s(simd.splat_f64s(self.gamma), softplus_from_exp(simd, self.argument(simd, x), e))
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        self.gamma * rate::softplus(self.beta * (x - self.theta))
     }
 }
 
 impl Kernel for SoftRectifierDerivK {
     #[inline(always)]
-    fn eval<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
+    fn first<S: Lanes>(self, simd: S, x: S::f64s) -> S::f64s {
         let y = simd.mul_f64s(simd.splat_f64s(self.beta), simd.sub_f64s(x, simd.splat_f64s(self.theta)));
         simd.mul_f64s(simd.splat_f64s(self.scale), logistic(simd, y))
+    }
+
+    #[inline(always)]
+    fn libm(self, x: Real) -> Real {
+        self.scale * rate::logistic(self.beta * (x - self.theta))
     }
 }
 
@@ -459,12 +625,17 @@ fn log1p<S: Lanes>(simd: S, x: S::f64s) -> S::f64s {
     simd.select_f64s(simd.less_than_f64s(x, simd.splat_f64s(Real::INFINITY)), y, x)
 }
 
-/// max(x, 0) + log1p(e^(−|x|)) in each lane.
+/// e^(−|x|) in each lane, the first stage of softplus.
 #[inline(always)]
-fn softplus<S: Lanes>(simd: S, x: S::f64s) -> S::f64s {
+fn softplus_exp<S: Lanes>(simd: S, x: S::f64s) -> S::f64s {
+    exp(simd, simd.neg_f64s(simd.abs_f64s(x)))
+}
+
+/// softplus(x) = max(x, 0) + log1p(e) in each lane, given e = e^(−|x|).
+#[inline(always)]
+fn softplus_from_exp<S: Lanes>(simd: S, x: S::f64s, e: S::f64s) -> S::f64s {
     let zero = simd.splat_f64s(0.0);
     let positive = simd.select_f64s(simd.greater_than_f64s(x, zero), x, zero);
-    let e = exp(simd, simd.neg_f64s(simd.abs_f64s(x)));
     simd.add_f64s(positive, log1p(simd, e))
 }
 
@@ -483,9 +654,15 @@ mod tests {
     use crate::rate::{RateFn, logistic as logistic_libm, softplus as softplus_libm};
     use proptest::prelude::*;
 
-    /// The instruction sets this CPU runs, the one-lane path first.
+    /// The instruction sets this CPU runs with fused multiply–adds, the one-lane path first; they
+    /// return the same bits.
     fn isas() -> Vec<Isa> {
         [Isa::Scalar, Isa::Avx2Fma].into_iter().filter(|isa| isa.is_supported()).collect()
+    }
+
+    /// Every instruction set this CPU runs, the libm fallback included.
+    fn all_isas() -> Vec<Isa> {
+        [Isa::Libm].into_iter().chain(isas()).collect()
     }
 
     /// The number of doubles between a and b: 0 for equal values (+0 and −0 included) and for two
@@ -523,8 +700,9 @@ mod tests {
         }
     }
 
-    /// Runs `map` over `xs` on every supported instruction set, checks that they agree bit for bit and
-    /// returns the largest distance from the libm reference in ulp, with its argument.
+    /// Runs `map` over `xs` on every supported instruction set, checks that the fused ones agree bit
+    /// for bit and returns the largest distance of any (the libm fallback included) from the libm
+    /// reference in ulp, with its argument.
     fn max_ulps(map: Map, xs: &[Real]) -> (u64, Real) {
         let mut outs = Vec::new();
         for isa in isas() {
@@ -537,10 +715,12 @@ mod tests {
                 assert_eq!(a.to_bits(), b.to_bits(), "{map:?} at {x:e}: the instruction sets disagree");
             }
         }
+        let mut fallback = vec![0.0; xs.len()];
+        map.apply_on(Isa::Libm, xs, &mut fallback);
+        outs.push(fallback);
         let reference = reference(map);
-        xs.iter()
-            .zip(&outs[0])
-            .map(|(&x, &y)| (ulps(y, reference(x)), x))
+        outs.iter()
+            .flat_map(|out| xs.iter().zip(out).map(|(&x, &y)| (ulps(y, reference(x)), x)))
             .fold((0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
     }
 
@@ -679,7 +859,7 @@ mod tests {
         assert_eq!(log1p(-5e-324), -5e-324);
         assert_eq!(log1p(Real::MAX), Real::MAX.ln());
         for map in [Map::Exp, Map::Log1p, Map::Softplus, Map::Logistic, Map::LogisticDeriv] {
-            for isa in isas() {
+            for isa in all_isas() {
                 let mut y = [0.0; 5];
                 map.apply_on(isa, &[1.0, Real::NAN, 2.0, -Real::NAN, 3.0], &mut y);
                 assert!(y[1].is_nan() && y[3].is_nan(), "{map:?} on {isa:?} loses a NaN");
@@ -700,15 +880,17 @@ mod tests {
         let RateFn::SoftRectifier { gamma, beta, theta } = paper else { unreachable!() };
         for map in [Map::Exp, Map::Log1p, Map::Softplus, Map::Logistic, Map::SoftRectifierDeriv { gamma, beta, theta }]
         {
-            let alone: Vec<u64> = pool
-                .iter()
-                .map(|&x| {
-                    let mut y = [0.0];
-                    map.apply_on(Isa::Scalar, &[x], &mut y);
-                    y[0].to_bits()
-                })
-                .collect();
-            for isa in isas() {
+            for isa in all_isas() {
+                // The fused paths are compared with the one-lane path, the libm fallback with itself.
+                let single = if isa == Isa::Libm { Isa::Libm } else { Isa::Scalar };
+                let alone: Vec<u64> = pool
+                    .iter()
+                    .map(|&x| {
+                        let mut y = [0.0];
+                        map.apply_on(single, &[x], &mut y);
+                        y[0].to_bits()
+                    })
+                    .collect();
                 for start in 0..5 {
                     for len in 0..=13 {
                         let x = &pool[start..start + len];
@@ -725,6 +907,35 @@ mod tests {
     }
 
     #[test]
+    fn in_place_maps_match_the_copying_ones() {
+        let x: Vec<Real> = grid(-30.0, 30.0, 101).into_iter().chain(SPECIALS).collect();
+        let paper = RateFn::PAPER_SOFT_RECTIFIER;
+        let RateFn::SoftRectifier { gamma, beta, theta } = paper else { unreachable!() };
+        for map in [Map::Logistic, Map::SoftRectifier { gamma, beta, theta }] {
+            for len in [0, 1, 3, 4, 5, x.len()] {
+                let mut copied = vec![0.0; len];
+                map.apply(&x[..len], &mut copied);
+                let mut in_place = x[..len].to_vec();
+                map.apply_in_place(&mut in_place);
+                let bits = |v: &[Real]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&in_place), bits(&copied), "{map:?}, {len} elements");
+            }
+        }
+    }
+
+    #[test]
+    fn the_libm_fallback_is_libm() {
+        let x = grid(-40.0, 40.0, 4001);
+        let phi = RateFn::PAPER_SOFT_RECTIFIER;
+        let RateFn::SoftRectifier { gamma, beta, theta } = phi else { unreachable!() };
+        let mut y = vec![0.0; x.len()];
+        Map::SoftRectifier { gamma, beta, theta }.apply_on(Isa::Libm, &x, &mut y);
+        assert!(x.iter().zip(&y).all(|(&x, &y)| y.to_bits() == phi.phi(x).to_bits()));
+        Map::SoftRectifierDeriv { gamma, beta, theta }.apply_on(Isa::Libm, &x, &mut y);
+        assert!(x.iter().zip(&y).all(|(&x, &y)| y.to_bits() == phi.dphi(x).to_bits()));
+    }
+
+    #[test]
     #[should_panic(expected = "length mismatch")]
     fn length_mismatch_panics() {
         Map::Exp.apply(&[0.0, 1.0], &mut [0.0]);
@@ -737,6 +948,9 @@ mod tests {
         eprintln!("detected instruction set: {isa:?}");
         #[cfg(target_arch = "x86_64")]
         assert_eq!(isa == Isa::Avx2Fma, pulp::x86::V3::is_available());
+        if isa != Isa::Avx2Fma {
+            assert_eq!(isa == Isa::Scalar, HARDWARE_MUL_ADD);
+        }
     }
 
     proptest! {

@@ -61,11 +61,13 @@ pub trait Rule: Send + Sync + std::fmt::Debug {
     fn post_factor(&self, phi: &RateFn, s: &PostSignals<'_>, out: &mut [Real]);
 }
 
-/// φ(u) − φ(prediction), the Urbanczik–Senn dendritic prediction error.
+/// φ(u) − φ(prediction), the Urbanczik–Senn dendritic prediction error, with φ of the whole
+/// population evaluated at once by [`RateFn::apply_slice`].
 fn prediction_error(phi: &RateFn, s: &PostSignals<'_>, out: &mut [Real]) {
     assert!(s.rate.len() == out.len() && s.prediction.len() == out.len(), "rule: length mismatch");
-    for i in 0..out.len() {
-        out[i] = s.rate[i] - phi.phi(s.prediction[i]);
+    phi.apply_slice(s.prediction, out);
+    for (o, &r) in out.iter_mut().zip(s.rate) {
+        *o = r - *o;
     }
 }
 
@@ -133,10 +135,13 @@ mod tests {
         let phi = RateFn::Logistic;
         let rate = [phi.phi(0.5), phi.phi(-1.0)];
         let s = PostSignals { rate: &rate, prediction: &[0.2, 0.3] };
+        // The rules evaluate φ of the prediction with the slice map, whose bits they must match.
+        let mut phi_v = [0.0; 2];
+        phi.apply_slice(s.prediction, &mut phi_v);
         let mut out = [0.0; 2];
         for rule in [&BottomUp as &dyn Rule, &InterneuronUp, &TopDown] {
             rule.post_factor(&phi, &s, &mut out);
-            assert_eq!(out, [phi.phi(0.5) - phi.phi(0.2), phi.phi(-1.0) - phi.phi(0.3)], "{}", rule.name());
+            assert_eq!(out, [rate[0] - phi_v[0], rate[1] - phi_v[1]], "{}", rule.name());
         }
         InterneuronDown.post_factor(&phi, &s, &mut out);
         assert_eq!(out, [-0.2, -0.3]);

@@ -5,6 +5,9 @@
 //! * `stream_floor/<net>`: one streaming pass that reads and writes every plastic weight and
 //!   trace of the same network once, `W ← W + a Δ; Δ ← b Δ`. A step must touch the same bytes,
 //!   so this is the memory-traffic limit of the machine for that network.
+//! * `euler_step_cpu/<net>` and `stream_floor_cpu/<net>`: the same two, timed by the CPU time of
+//!   the benchmarking thread ([`ThreadCpu`]) instead of the wall clock, so that the time the
+//!   thread waits while other work on the machine runs is not counted.
 //! * `stream_floor_f32/784-500-500-10`: the same pass over f32 copies, the floor that f32
 //!   storage would have.
 //! * `pattern_100ms/30-50-10`: one 100 ms pattern, 1000 steps.
@@ -23,6 +26,8 @@ use apical_sim::config::{LateralInit, RunConfig};
 use apical_sim::microcircuit::Microcircuit;
 use apical_sim::network::{Shape, Weights};
 use apical_sim::presets::preset;
+use cpu_time::ThreadTime;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 
@@ -92,17 +97,66 @@ fn stream_pass(weights: &mut Weights, a: Real, b: Real) {
     }
 }
 
-fn euler(c: &mut Criterion) {
+/// Criterion's measurement by the CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`
+/// on Linux), in nanoseconds like the wall clock. A benchmark timed by it must run on the thread
+/// that criterion calls it on.
+struct ThreadCpu;
+
+/// The wall clock, whose formatter of nanoseconds [`ThreadCpu`] borrows.
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = ThreadTime;
+    type Value = Duration;
+
+    fn start(&self) -> ThreadTime {
+        ThreadTime::now()
+    }
+
+    fn end(&self, started: ThreadTime) -> Duration {
+        started.elapsed()
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
+
+/// The Euler steps and their streaming floors by the wall clock.
+fn euler_wall(c: &mut Criterion) {
+    euler(c, "");
+}
+
+/// The Euler steps and their streaming floors by the thread's CPU time.
+fn euler_cpu(c: &mut Criterion<ThreadCpu>) {
+    euler(c, "_cpu");
+}
+
+/// Each network's step, then its streaming floor, in groups named `euler_step<suffix>` and
+/// `stream_floor<suffix>`.
+fn euler<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
     for net in &NETS {
         let cfg = config(net);
         let (mut circuit, _) = nudged_network(&cfg);
-        let mut group = c.benchmark_group("euler_step");
+        let mut group = c.benchmark_group(format!("euler_step{suffix}"));
         group.bench_function(net.name, |b| b.iter(|| circuit.step(black_box(true)).expect("stable")));
         group.finish();
         // The floor is measured right after the step on the same weights, so that both see the
         // same machine load.
         let mut weights = circuit.weights.clone();
-        let mut group = c.benchmark_group("stream_floor");
+        let mut group = c.benchmark_group(format!("stream_floor{suffix}"));
         group.throughput(Throughput::Bytes(plastic_bytes(&mut weights)));
         group.bench_function(net.name, |b| b.iter(|| stream_pass(&mut weights, black_box(0.0), black_box(1.0))));
         group.finish();
@@ -178,6 +232,14 @@ fn seeds(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = euler, f32_floor, pattern, seeds
+    targets = euler_wall, f32_floor, pattern, seeds
 }
-criterion_main!(benches);
+criterion_group! {
+    name = cpu_benches;
+    config = Criterion::default()
+        .with_measurement(ThreadCpu)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = euler_cpu
+}
+criterion_main!(benches, cpu_benches);

@@ -248,8 +248,11 @@ fn the_largest_learning_rate_ends_the_run_naming_the_step_and_matrix() {
     assert!(message.starts_with("fig-s1, pattern 2: simulation diverged at step 2"), "{message}");
     assert!(message.ends_with(" ms): apical_sq is not finite"), "{message}");
 
-    // Fig. 2: W^IP at the largest rate, with a long Euler step, overflows; the error names the
-    // learner, its seed and the pattern as well.
+    // Fig. 2: W and W^IP at the largest rate, with a long Euler step, overflow; the error names the
+    // learner, its seed and the pattern as well, and the first matrix or trace that overflowed.
+    // Which one that is depends on the last bits of the rates (W^IP with libm's φ, the trace of
+    // W_2 with the vectorised φ), so any of the three matrices at the largest rate is accepted;
+    // W^IP alone at that rate does not overflow within the run.
     let cfg = fig2(|cfg, e| {
         cfg.dynamics.dt = 0.5;
         cfg.plasticity.eta_up = vec![1e3, 1e3];
@@ -263,10 +266,8 @@ fn the_largest_learning_rate_ends_the_run_naming_the_step_and_matrix() {
     });
     let message = run_in(&dir, &cfg, false).unwrap_err();
     assert!(message.starts_with("fig2 microcircuit (seed 0), pattern "), "{message}");
-    assert!(
-        message.contains(": simulation diverged at step ") && message.ends_with("w_ip_1 is not finite"),
-        "{message}"
-    );
+    let culprit = ["w_ip_1", "w_up_1", "w_up_2"].iter().any(|m| message.ends_with(&format!("{m} is not finite")));
+    assert!(message.contains(": simulation diverged at step ") && culprit, "{message}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -17,7 +17,7 @@ impl NeuronModel for Dendritic {
     }
 
     fn rate(&self, phi: &RateFn, u: &[Real], _du: &[Real], r: &mut [Real]) {
-        phi.apply(u, r);
+        phi.apply_slice(u, r);
     }
 
     fn rate_is_phi_of_u(&self) -> bool {

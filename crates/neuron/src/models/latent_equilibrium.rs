@@ -23,7 +23,8 @@ impl NeuronModel for LatentEquilibrium {
         let c = self.0;
         let tau_eff = 1.0 / (c.g_lk + c.g_dend + c.g_apical + c.g_nudge);
         for i in 0..u.len() {
-            r[i] = phi.phi(u[i] + tau_eff * du[i]);
+            r[i] = u[i] + tau_eff * du[i];
         }
+        phi.apply_slice_in_place(r);
     }
 }

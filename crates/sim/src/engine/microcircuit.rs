@@ -429,7 +429,7 @@ impl Microcircuit {
             let n = layer.u.len();
             let needs_rate = w.up[k - 1].learns() || (k < depth && w.down[k - 1].learns());
             if learn && needs_rate && !model.rate_is_phi_of_u() {
-                phi.apply(&layer.u, &mut layer.phi_u);
+                phi.apply_slice(&layer.u, &mut layer.phi_u);
             }
             let rate = if model.rate_is_phi_of_u() { &layer.r[..n] } else { &layer.phi_u[..] };
             if learn && w.up[k - 1].learns() {
@@ -461,7 +461,7 @@ impl Microcircuit {
                         *s = d * v;
                     }
                     if !model.rate_is_phi_of_u() {
-                        phi.apply(&inter.u, &mut inter.phi_u);
+                        phi.apply_slice(&inter.u, &mut inter.phi_u);
                     }
                     let rate = if model.rate_is_phi_of_u() { &inter.r[..] } else { &inter.phi_u[..] };
                     let signals = PostSignals { rate, prediction: &inter.scratch };

@@ -162,13 +162,24 @@ fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
     Matrix::from_fn(rows, cols, |i, _| if i == n { 1.0 } else { 0.0 })
 }
 
-/// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone).
+/// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone), a column at a
+/// time with the slice map.
 fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
+    let n = v.nrows();
     for j in 0..v.ncols() {
-        let n = v.nrows();
-        for (r, &v) in r.col_mut(j)[..n].iter_mut().zip(v.col(j)) {
-            *r = phi.phi(gain * v);
+        let r = &mut r.col_mut(j)[..n];
+        for (r, &v) in r.iter_mut().zip(v.col(j)) {
+            *r = gain * v;
         }
+        phi.apply_slice_in_place(r);
+    }
+}
+
+/// post ← r − φ(v), the prediction error of Eqs. 7 and 8, with φ(v) from the slice map.
+fn prediction_error(phi: RateFn, r: &[Real], v: &[Real], post: &mut [Real]) {
+    phi.apply_slice(v, post);
+    for (p, &r) in post.iter_mut().zip(r) {
+        *p = r - *p;
     }
 }
 
@@ -354,48 +365,42 @@ impl TwoStep {
         for k in lowest..top {
             gemm(&mut self.v_inter[k], false, weights.ip[k].w.as_ref(), self.forward.r[k + 1].as_ref(), 1.0);
         }
-        // Output: u_N = (1 − λ_N) v_B,N + λ_N u_trgt, and Eq. 7 with v̂_B,N = v_B,N.
+        // Output: u_N = (1 − λ_N) v_B,N + λ_N u_trgt, and Eq. 7 with v̂_B,N = v_B,N. Every φ below
+        // evaluates a whole n × B block at once.
         let v_out = self.forward.v_basal[top].as_slice();
-        for (i, ((u, r), post)) in self.u[top]
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.r_nudged[top].as_mut_slice())
-            .zip(self.post_up[top].as_mut_slice())
-            .enumerate()
-        {
-            *u = (1.0 - lambda_n) * v_out[i] + lambda_n * self.u_trgt.as_slice()[i];
-            *r = phi.phi(*u);
-            *post = *r - phi.phi(v_out[i]);
+        for ((u, &v), &t) in self.u[top].as_mut_slice().iter_mut().zip(v_out).zip(self.u_trgt.as_slice()) {
+            *u = (1.0 - lambda_n) * v + lambda_n * t;
         }
+        phi.apply_slice(self.u[top].as_slice(), self.r_nudged[top].as_mut_slice());
+        prediction_error(phi, self.r_nudged[top].as_slice(), v_out, self.post_up[top].as_mut_slice());
         for k in (lowest..top).rev() {
             // Interneurons of hidden layer k + 1, nudged by the layer above.
             let u_above = self.u[k + 1].as_slice();
-            for (i, ((r, post), &v)) in self.r_inter[k]
-                .as_mut_slice()
-                .iter_mut()
-                .zip(self.post_ip[k].as_mut_slice())
-                .zip(self.v_inter[k].as_slice())
-                .enumerate()
-            {
-                *r = phi.phi((1.0 - lambda_i) * v + lambda_i * u_above[i]);
-                *post = *r - phi.phi(v);
+            let v_inter = self.v_inter[k].as_slice();
+            let r_inter = self.r_inter[k].as_mut_slice();
+            for ((r, &v), &u) in r_inter.iter_mut().zip(v_inter).zip(u_above) {
+                *r = (1.0 - lambda_i) * v + lambda_i * u;
             }
+            phi.apply_slice_in_place(r_inter);
+            prediction_error(phi, r_inter, v_inter, self.post_ip[k].as_mut_slice());
             // Apical potential (Eq. 4) and the nudged hidden soma.
             gemm(&mut self.v_apical[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
             gemm(&mut self.v_apical[k], true, weights.pi[k].w.as_ref(), self.r_inter[k].as_ref(), 1.0);
+            // v̂_B,k waits in the postsynaptic factor until φ(v̂_B,k) replaces it.
             let v_basal = self.forward.v_basal[k].as_slice();
             let v_apical = self.v_apical[k].as_slice();
-            for (i, ((u, r), post)) in self.u[k]
-                .as_mut_slice()
-                .iter_mut()
-                .zip(self.r_nudged[k].as_mut_slice())
-                .zip(self.post_up[k].as_mut_slice())
-                .enumerate()
+            let post = self.post_up[k].as_mut_slice();
+            for (((u, v_hat), &v_b), &v_a) in
+                self.u[k].as_mut_slice().iter_mut().zip(post.iter_mut()).zip(v_basal).zip(v_apical)
             {
-                let v_hat = (1.0 - lambda_a) * v_basal[i];
-                *u = v_hat + lambda_a * v_apical[i];
-                *r = phi.phi(*u);
-                *post = *r - phi.phi(v_hat);
+                *v_hat = (1.0 - lambda_a) * v_b;
+                *u = *v_hat + lambda_a * v_a;
+            }
+            let r = self.r_nudged[k].as_mut_slice();
+            phi.apply_slice(self.u[k].as_slice(), r);
+            phi.apply_slice_in_place(post);
+            for (p, &r) in post.iter_mut().zip(r.iter()) {
+                *p = r - *p;
             }
         }
     }
