@@ -1045,11 +1045,18 @@ fn checkpoint_cases(s: &Scratch, cases: &mut Vec<Case>) {
     cases.push(Case::new(CAT, "eval: missing file", &["eval", "absent.bin"]).expect("absent.bin"));
     cases.push(Case::new(CAT, "export: missing file", &["export", "absent.bin", "--to", "w.npz"]).expect("absent.bin"));
     cases.push(Case::new(CAT, "export: a folder", &["export", "out", "--to", "w.npz"]));
-    // `--resume` belongs to MNIST runs; the other experiments cannot continue a checkpoint.
-    for (name, text) in [("fig-s1", &s.short), ("fig1", &s.fig1), ("fig2", &s.fig2)] {
+    // `--resume` continues only the run whose checkpoint the folder holds, here a fig-s1 run of
+    // seed 0: a run of another experiment, or the same run with another seed, is refused.
+    let other_seed = s.short.replacen("seed = 0", "seed = 5", 1);
+    assert_ne!(other_seed, s.short, "the short configuration names its seed");
+    for (name, text) in [("fig-s1", &other_seed), ("fig1", &s.fig1), ("fig2", &s.fig2)] {
         cases.push(
-            Case::new(CAT, format!("resume a {name} run"), &["run", "c.toml", "--out", "out", "--resume", "-q"])
-                .file("c.toml", text.clone()),
+            Case::new(
+                CAT,
+                format!("resume a {name} run from another run's checkpoint"),
+                &["run", "c.toml", "--out", "out", "--resume", "-q"],
+            )
+            .file("c.toml", text.clone()),
         );
         cases.push(
             Case::new(
