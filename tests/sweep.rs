@@ -205,34 +205,6 @@ fn bad_sweeps_and_tasks_are_refused_with_one_line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Writes a synthetic MNIST in the four IDX files, as `crates/sim/tests/mnist.rs` does: `train`
-/// training and `test` test images whose pixels depend on the label.
-fn write_synthetic_mnist(dir: &Path, train: usize, test: usize) {
-    let mnist = dir.join("mnist");
-    std::fs::create_dir_all(&mnist).unwrap();
-    let write = |name: &str, count: usize, offset: usize| {
-        let mut images = Vec::new();
-        let mut labels = Vec::new();
-        for (magic, buf) in [(2051u32, &mut images), (2049, &mut labels)] {
-            buf.extend(magic.to_be_bytes());
-            buf.extend((count as u32).to_be_bytes());
-        }
-        images.extend(28u32.to_be_bytes());
-        images.extend(28u32.to_be_bytes());
-        for i in 0..count {
-            let label = ((i + offset) * 7 % 10) as u8;
-            labels.push(label);
-            images.extend(
-                (0..784).map(|p| if p % 10 == usize::from(label) { 200 + (i % 50) as u8 } else { (p * i % 37) as u8 }),
-            );
-        }
-        std::fs::write(mnist.join(format!("{name}-images-idx3-ubyte")), images).unwrap();
-        std::fs::write(mnist.join(format!("{name}-labels-idx1-ubyte")), labels).unwrap();
-    };
-    write("train", train, 0);
-    write("t10k", test, 3);
-}
-
 /// The rows of a metrics file without its `seconds` column, the time each epoch took.
 fn metrics_without_time(dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
@@ -243,7 +215,7 @@ fn metrics_without_time(dir: &Path) -> Vec<String> {
 #[test]
 fn a_killed_mnist_task_continues_to_the_results_of_an_uninterrupted_one() {
     let dir = temp_dir("killed");
-    write_synthetic_mnist(&dir.join("data"), 5_200, 100);
+    apical_datasets::synthetic::write_mnist(&dir.join("data"), 5_200, 100).unwrap();
     let mut cfg = preset("mnist").unwrap();
     cfg.network.sizes = vec![784, 20, 16, 10];
     let ExperimentConfig::Mnist(m) = &mut cfg.experiment else { panic!("mnist is an MNIST run") };

@@ -1,7 +1,7 @@
 //! Data sets and input sources for Apical, a simulator of the dendritic
 //! cortical microcircuits of Sacramento et al. (NeurIPS 2018).
 //!
-//! The crate has three modules:
+//! The crate has four modules:
 //!
 //! - [`mnist`] reads the MNIST handwritten digits from the four standard IDX
 //!   files (plain or gzipped) and splits them as in the paper into 55 000
@@ -13,6 +13,8 @@
 //!   patterns into regression targets.
 //! - [`patterns`] draws reproducible, checkpointable streams of random input
 //!   patterns and held-out test sets.
+//! - [`synthetic`] writes a small learnable data set in MNIST's IDX files, for
+//!   tests that need the format without the real images.
 //!
 //! All randomness comes from a seeded [`rand::rngs::Xoshiro256PlusPlus`], so
 //! results are reproducible. Errors from reading files are returned as
@@ -57,6 +59,7 @@
 mod error;
 pub mod mnist;
 pub mod patterns;
+pub mod synthetic;
 pub mod teacher;
 
 pub use error::DatasetError;

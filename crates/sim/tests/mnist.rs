@@ -48,34 +48,6 @@ fn column(dir: &Path, name: &str) -> Vec<f64> {
     lines.map(|l| l.split(',').nth(j).unwrap().parse().unwrap()).collect()
 }
 
-/// Writes a synthetic data set in the four IDX files: `train` training and `test` test images
-/// whose pixels depend on the label, so that the digits are learnable.
-fn write_synthetic_mnist(dir: &Path, train: usize, test: usize) {
-    let mnist = dir.join("mnist");
-    std::fs::create_dir_all(&mnist).unwrap();
-    let write = |name: &str, count: usize, offset: usize| {
-        let mut images = Vec::new();
-        let mut labels = Vec::new();
-        for (magic, buf) in [(2051u32, &mut images), (2049, &mut labels)] {
-            buf.extend(magic.to_be_bytes());
-            buf.extend((count as u32).to_be_bytes());
-        }
-        images.extend(28u32.to_be_bytes());
-        images.extend(28u32.to_be_bytes());
-        for i in 0..count {
-            let label = ((i + offset) * 7 % 10) as u8;
-            labels.push(label);
-            images.extend(
-                (0..784).map(|p| if p % 10 == usize::from(label) { 200 + (i % 50) as u8 } else { (p * i % 37) as u8 }),
-            );
-        }
-        std::fs::write(mnist.join(format!("{name}-images-idx3-ubyte")), images).unwrap();
-        std::fs::write(mnist.join(format!("{name}-labels-idx1-ubyte")), labels).unwrap();
-    };
-    write("train", train, 0);
-    write("t10k", test, 3);
-}
-
 /// A small network on the synthetic data: two epochs of 200 images.
 fn synthetic_config(epochs: usize) -> RunConfig {
     let mut cfg = presets::preset("mnist").unwrap();
@@ -90,7 +62,7 @@ fn synthetic_config(epochs: usize) -> RunConfig {
 #[test]
 fn resumed_run_continues_bit_identically() {
     let data = scratch("resume-data");
-    write_synthetic_mnist(&data, 5_200, 100);
+    apical_datasets::synthetic::write_mnist(&data, 5_200, 100).unwrap();
     let straight = scratch("resume-straight");
     let split = scratch("resume-split");
     run(&synthetic_config(2), &straight, Some(&data), false).unwrap();
@@ -140,7 +112,7 @@ fn missing_data_names_what_is_expected() {
 #[test]
 fn a_split_smaller_than_a_batch_and_non_finite_weights_are_errors() {
     let data = scratch("small-data");
-    write_synthetic_mnist(&data, 5_004, 20);
+    apical_datasets::synthetic::write_mnist(&data, 5_004, 20).unwrap();
     let out = scratch("small-out");
     let mut cfg = synthetic_config(1);
     mnist_settings(&mut cfg).train_images = None;
