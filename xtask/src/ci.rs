@@ -3,7 +3,7 @@
 //! The steps run in order and stop at the first that fails: the formatting check, the whole test
 //! suite (Rust unit, property and end-to-end tests against the real binary), the benchmarks
 //! once each as a smoke test, and a sweep run as a job array on a single-node SLURM started for
-//! the purpose (`ci/slurm-test.sh`, which needs root and says it skips otherwise), and every fuzz
+//! the purpose (`tests/slurm-test.sh`, which needs root and says it skips otherwise), and every fuzz
 //! target for 10 seconds (`fuzz/smoke.sh`, which needs a nightly toolchain and `cargo fuzz` and
 //! says it skips otherwise; `.ci/run` installs `cargo fuzz` where nightly is there). Property tests
 //! run 64 cases each unless `PROPTEST_CASES` says otherwise; `cargo xtask verify` runs more.
@@ -19,7 +19,7 @@ const STEPS: [(&str, &str, &[&str]); 5] = [
     ("formatting", "cargo", &["fmt", "--all", "--", "--check"]),
     ("tests", "cargo", &["test", "--workspace"]),
     ("benchmark smoke test", "cargo", &["test", "--workspace", "--benches"]),
-    ("SLURM job array", "bash", &["ci/slurm-test.sh"]),
+    ("SLURM job array", "bash", &["tests/slurm-test.sh"]),
     ("fuzz smoke test", "bash", &["fuzz/smoke.sh", "10"]),
 ];
 
