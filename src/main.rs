@@ -2,6 +2,7 @@
 
 mod fetch;
 mod outdir;
+mod overlay;
 mod progress;
 mod sweep;
 
@@ -85,6 +86,31 @@ enum Command {
     Sweep {
         #[command(subcommand)]
         command: SweepCommand,
+    },
+    /// Plot columns of several runs' metrics tables on one set of axes (the mean over the rows
+    /// that share an x value, i.e. over seeds).
+    Plot {
+        /// The tables, as LABEL=FILE (the label names the curve) or FILE.
+        #[arg(required = true, value_parser = overlay::parse_table)]
+        tables: Vec<overlay::Table>,
+        /// The column on the x axis.
+        #[arg(long)]
+        x: String,
+        /// A column on the y axis (repeatable).
+        #[arg(long = "y", required = true)]
+        ys: Vec<String>,
+        /// Multiply every x value by this (1e-7 for the paper's "×10^7" axis).
+        #[arg(long, default_value_t = 1.0)]
+        x_scale: f64,
+        /// A logarithmic y axis.
+        #[arg(long)]
+        log_y: bool,
+        /// The plot's title.
+        #[arg(long, default_value = "")]
+        title: String,
+        /// The PNG file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -504,6 +530,11 @@ fn main_inner() -> Result<()> {
             SweepCommand::Run { dir, data, threads, quiet } => sweep::run_all(&dir, data_dir(data), threads, quiet),
             SweepCommand::Summary { dir, csv, values } => sweep::summary(&dir, csv, &values),
         },
+        Some(Command::Plot { tables, x, ys, x_scale, log_y, title, out }) => {
+            overlay::plot(&overlay::Overlay { x, ys, x_scale, log_y, title }, &tables, &out)?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");

@@ -155,18 +155,6 @@ fn bad_settings_name_their_field() {
     }
 }
 
-/// Σ factor × patterns over the stages of a schedule, for a run of `patterns` patterns.
-fn budget(cfg: &RunConfig, patterns: u64) -> f64 {
-    let s = &cfg.plasticity.schedule;
-    s.iter()
-        .enumerate()
-        .map(|(i, stage)| {
-            let end = s.get(i + 1).map_or(patterns, |next| next.from_pattern.min(patterns));
-            stage.factor * end.saturating_sub(stage.from_pattern) as f64
-        })
-        .sum()
-}
-
 /// `fig2` is spec §8 at the paper's length with every learner; `fig2-short` differs only in its
 /// schedule, length and recording interval, and has the same η × length.
 #[test]
@@ -182,10 +170,13 @@ fn the_presets_share_the_budget() {
     assert_eq!(paper.dynamics.sigma, 0.3);
     assert_eq!(e.inputs, apical_datasets::patterns::InputDistribution::symmetric());
     assert!(paper.plasticity.has_default_schedule());
-    assert_eq!(budget(&paper, e.patterns), 1e7);
+    assert_eq!(paper.plasticity.equivalent_patterns(e.patterns), 1e7);
     let short = preset("fig2-short").unwrap();
     let ExperimentConfig::Fig2(s) = &short.experiment else { panic!("fig2-short") };
-    assert_eq!(budget(&short, s.patterns), 1e7);
+    assert_eq!(short.plasticity.equivalent_patterns(s.patterns), 1e7);
+    assert_eq!(short.plasticity.equivalent_patterns(95_000), 9.5e6);
+    assert_eq!(short.plasticity.equivalent_patterns(96_000), 9.51e6);
+    assert_eq!(short.plasticity.equivalent_patterns(0), 0.0);
     let mut same = short.clone();
     same.plasticity.schedule = paper.plasticity.schedule.clone();
     let ExperimentConfig::Fig2(f) = &mut same.experiment else { panic!("fig2-short") };

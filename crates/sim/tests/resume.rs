@@ -113,6 +113,28 @@ fn fig2_resumes_bit_identically_for_every_learner_and_seed() {
     assert_resumes_bit_identically("fig2", &fig2(), 2, &csvs);
 }
 
+/// A stopped run has written what it recorded up to its checkpoint, with the η × length that
+/// the schedule's patterns amount to (×50 for 10 patterns, then ×5).
+#[test]
+fn a_stopped_fig2_run_has_written_its_curves() {
+    let dir = out_dir("curves");
+    let stop = StopAfter { k: 2, seen: AtomicUsize::new(0) };
+    run_in(&dir, &fig2(), false, &stop).unwrap_err();
+    for learner in ["microcircuit", "shallow", "backprop", "feedback-alignment"] {
+        let (header, rows) = read_csv(&dir.join(format!("{learner}.csv")));
+        let (pattern, trials) = (header.iter().position(|h| h == "pattern").unwrap(), header.len() - 1);
+        assert_eq!(header[trials], "equivalent_trials");
+        let patterns: Vec<f64> = rows.iter().map(|r| r[pattern]).collect();
+        assert_eq!(patterns, [0.0, 5.0, 10.0, 0.0, 5.0, 10.0], "{learner}: two seeds up to pattern 14");
+        for r in &rows {
+            let p = r[pattern];
+            let expected = if p <= 10.0 { 50.0 * p } else { 500.0 + 5.0 * (p - 10.0) };
+            assert_eq!(r[trials], expected, "{learner} at pattern {p}");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A run may be extended: resumed with more patterns, it continues as a longer run would have
 /// (here the old end is a multiple of record_every, so no extra row was recorded there). A
 /// missing checkpoint, another configuration, or another past of the schedule is refused.

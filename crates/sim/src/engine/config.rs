@@ -153,6 +153,18 @@ impl PlasticityConfig {
         self.schedule.iter().take_while(|s| s.from_pattern <= pattern).last().map_or(1.0, |s| s.factor)
     }
 
+    /// The training length in patterns at the unscaled rates that the first `patterns` patterns
+    /// amount to: Σ_{i < patterns} factor(i), the η × length that sets how far a run has learned
+    /// (spec §8). A run with the default schedule has `patterns` of them.
+    pub fn equivalent_patterns(&self, patterns: u64) -> Real {
+        let ends = self.schedule.iter().skip(1).map(|s| s.from_pattern).chain([u64::MAX]);
+        self.schedule
+            .iter()
+            .zip(ends)
+            .map(|(s, end)| s.factor * end.min(patterns).saturating_sub(s.from_pattern) as Real)
+            .sum()
+    }
+
     /// Whether the schedule is the default, one stage ×1.
     pub fn has_default_schedule(&self) -> bool {
         self.schedule == default_schedule()

@@ -12,6 +12,7 @@ use apical_numerics::Real;
 use apical_numerics::stats::mean;
 
 use crate::experiments::error::SimError;
+use crate::io::record::read_columns;
 
 /// The columns read from `metrics.csv`, in the order of [`Curves`]' fields.
 const COLUMNS: [&str; 4] = ["epoch", "train_error_pct", "validation_error_pct", "test_error_pct"];
@@ -52,36 +53,21 @@ impl Curves {
     pub fn read(path: &Path) -> Result<Curves, SimError> {
         let path = if path.is_dir() { path.join("metrics.csv") } else { path.to_path_buf() };
         let bad = |what: String| SimError::Other(format!("{}: {what}", path.display()));
-        let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-        let index = COLUMNS
-            .iter()
-            .map(|name| {
-                header
-                    .iter()
-                    .position(|c| c == name)
-                    .ok_or_else(|| bad(format!("no column '{name}', so it is not the metrics of an MNIST run")))
-            })
-            .collect::<Result<Vec<usize>, _>>()?;
-        let mut columns = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-        for (i, line) in lines.enumerate() {
-            let cells: Vec<&str> = line.split(',').collect();
-            for (column, &j) in columns.iter_mut().zip(&index) {
-                let cell = cells.get(j).copied().unwrap_or_default();
-                let value: Real = cell
-                    .parse()
-                    .map_err(|_| bad(format!("line {}: '{cell}' in column '{}' is not a number", i + 2, header[j])))?;
-                column.push(value);
+        let columns = read_columns(&path, &COLUMNS).map_err(|mut e| {
+            if e.what.starts_with("no column") {
+                e.what.push_str(", so it is not the metrics of an MNIST run");
             }
-            if columns[0][i] != (i + 1) as Real {
-                return Err(bad(format!("line {}: epoch {} where {} was expected", i + 2, columns[0][i], i + 1)));
+            SimError::Other(e.to_string())
+        })?;
+        for (i, &epoch) in columns[0].iter().enumerate() {
+            if epoch != (i + 1) as Real {
+                return Err(bad(format!("line {}: epoch {epoch} where {} was expected", i + 2, i + 1)));
             }
         }
         if columns[0].is_empty() {
             return Err(bad("no epochs recorded yet".into()));
         }
-        let [_, train, validation, test] = columns;
+        let [_, train, validation, test] = <[Vec<Real>; 4]>::try_from(columns).expect("four columns");
         Ok(Curves { path, train, validation, test })
     }
 

@@ -87,6 +87,43 @@ impl Recorder {
     }
 }
 
+/// A metrics table that cannot be read back, as one line naming the file and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {what}")]
+pub struct ReadError {
+    /// The file.
+    pub path: String,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+/// Reads the named columns of a CSV table as [`Recorder::write_csv`] writes it (a header line,
+/// then one line of numbers per row; `NaN` is a number), in the order of `names`. A missing
+/// file, column or cell, and a cell that is not a number, are errors naming the file, the line
+/// and the column.
+pub fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<Vec<Real>>, ReadError> {
+    let bad = |what: String| ReadError { path: path.display().to_string(), what };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let index = names
+        .iter()
+        .map(|name| header.iter().position(|c| c == name).ok_or_else(|| bad(format!("no column '{name}'"))))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let mut columns = vec![Vec::new(); names.len()];
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        for (column, (&j, name)) in columns.iter_mut().zip(index.iter().zip(names)) {
+            let cell = cells.get(j).copied().unwrap_or_default();
+            let value = cell
+                .parse()
+                .map_err(|_| bad(format!("line {}: '{cell}' in column '{name}' is not a number", i + 2)))?;
+            column.push(value);
+        }
+    }
+    Ok(columns)
+}
+
 /// A value as [`Recorder::write_csv`] writes it.
 fn csv_number(v: Real) -> String {
     let plain = v == 0.0 || (1e-4..1e15).contains(&v.abs());
@@ -119,6 +156,12 @@ mod tests {
         let path = dir.join("metrics.csv");
         rec.write_csv(&path).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "epoch,error_pct\n1,5.14\n2,3.5\n");
+        assert_eq!(read_columns(&path, &["error_pct", "epoch"]).unwrap(), [vec![5.14, 3.5], vec![1.0, 2.0]]);
+        let missing = read_columns(&path, &["epoch", "loss"]).unwrap_err().to_string();
+        assert_eq!(missing, format!("{}: no column 'loss'", path.display()));
+        std::fs::write(&path, "epoch,error_pct\n1,5.14\n2,x\n").unwrap();
+        let bad = read_columns(&path, &["error_pct"]).unwrap_err().to_string();
+        assert_eq!(bad, format!("{}: line 3: 'x' in column 'error_pct' is not a number", path.display()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

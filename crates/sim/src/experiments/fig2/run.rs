@@ -601,6 +601,26 @@ fn check(
     values.push((format!("check_{name}_pass"), Real::from(u8::from(pass))));
 }
 
+/// Writes every learner's metrics table as recorded so far, `<learner>.csv`, with the column
+/// `equivalent_trials` added: the patterns at the unscaled rates that the schedule's patterns
+/// amount to (Σ factor), on which runs with different schedules compare. Written at every
+/// checkpoint, so that a run of many hours can be looked at while it runs.
+fn write_curves(cfg: &RunConfig, e: &Fig2Config, jobs: &[Job], ctx: &RunContext<'_>) -> Result<(), SimError> {
+    let columns: Vec<&str> = COLUMNS.iter().copied().chain(["equivalent_trials"]).collect();
+    let pattern = column("pattern");
+    for &learner in &e.learners {
+        let mut rec = Recorder::new(&columns);
+        for j in jobs.iter().filter(|j| j.id.learner == learner) {
+            for row in &j.curve.rows {
+                let trials = cfg.plasticity.equivalent_patterns(row[pattern] as u64);
+                rec.push(row.iter().copied().chain([trials]).collect());
+            }
+        }
+        rec.write_csv(&ctx.file(&format!("{}.csv", learner.name())))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let ids: Vec<JobId> = (0..e.seeds)
         .flat_map(|i| e.learners.iter().map(move |&learner| JobId { learner, seed: cfg.seed + i }))
@@ -618,25 +638,18 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
         jobs.par_iter_mut().map(|job| job.advance(e, done, to, ctx.progress)).collect::<Result<Vec<()>, SimError>>()?;
         done = to;
         save(cfg, &jobs, done, &checkpoint)?;
-        if done < e.patterns && ctx.progress.stop_after_checkpoint() {
-            return Err(SimError::Stopped { experiment: "fig2".into(), at: format!("pattern {done}") });
+        if done < e.patterns {
+            write_curves(cfg, e, &jobs, ctx)?;
+            if ctx.progress.stop_after_checkpoint() {
+                return Err(SimError::Stopped { experiment: "fig2".into(), at: format!("pattern {done}") });
+            }
         }
     }
     ctx.progress.finish();
+    write_curves(cfg, e, &jobs, ctx)?;
     let of = |learner: Fig2Learner| -> Vec<&Job> { jobs.iter().filter(|j| j.id.learner == learner).collect() };
 
-    let mut files = Vec::new();
-    for &learner in &e.learners {
-        let mut rec = Recorder::new(&COLUMNS);
-        for j in of(learner) {
-            for row in &j.curve.rows {
-                rec.push(row.clone());
-            }
-        }
-        let path = ctx.file(&format!("{}.csv", learner.name()));
-        rec.write_csv(&path)?;
-        files.push(path);
-    }
+    let mut files = e.learners.iter().map(|l| ctx.file(&format!("{}.csv", l.name()))).collect::<Vec<_>>();
 
     let x_label = format!("training trial (×10^7; {} ms each)", e.pattern_ms);
     let curves = LinePlot {
