@@ -108,6 +108,12 @@ enum Command {
         /// The plot's title.
         #[arg(long, default_value = "")]
         title: String,
+        /// Only the rows with this value in this column, as COLUMN=VALUE (e.g. seed=0).
+        #[arg(long, value_parser = overlay::parse_only)]
+        only: Option<(String, f64)>,
+        /// Only the x range that every table reaches (the part that all runs have run).
+        #[arg(long)]
+        shared_x: bool,
         /// The PNG file to write.
         #[arg(long)]
         out: PathBuf,
@@ -530,8 +536,8 @@ fn main_inner() -> Result<()> {
             SweepCommand::Run { dir, data, threads, quiet } => sweep::run_all(&dir, data_dir(data), threads, quiet),
             SweepCommand::Summary { dir, csv, values } => sweep::summary(&dir, csv, &values),
         },
-        Some(Command::Plot { tables, x, ys, x_scale, log_y, title, out }) => {
-            overlay::plot(&overlay::Overlay { x, ys, x_scale, log_y, title }, &tables, &out)?;
+        Some(Command::Plot { tables, x, ys, x_scale, log_y, title, only, shared_x, out }) => {
+            overlay::plot(&overlay::Overlay { x, ys, x_scale, log_y, title, only, shared_x }, &tables, &out)?;
             println!("wrote {}", out.display());
             Ok(())
         }

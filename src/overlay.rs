@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Each table gives one curve per y column: at every distinct x value the mean of y over the
-//! rows with that x (over the seeds of a multi-seed run), NaN values left out.
+//! rows with that x (over the seeds of a multi-seed run), NaN values left out; `--only seed=0`
+//! keeps the rows of one seed.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,21 @@ pub struct Overlay {
     pub log_y: bool,
     /// The plot's title.
     pub title: String,
+    /// Only the rows whose column has this value (for example one seed of a multi-seed run).
+    pub only: Option<(String, f64)>,
+    /// Only the x range that every table reaches: the part that all runs have run.
+    pub shared_x: bool,
+}
+
+/// Parses `COLUMN=VALUE` for [`Overlay::only`].
+pub fn parse_only(text: &str) -> Result<(String, f64), String> {
+    match text.split_once('=') {
+        Some((column, value)) if !column.is_empty() => {
+            let value = value.parse().map_err(|_| format!("'{value}' in '{text}' is not a number"))?;
+            Ok((column.to_string(), value))
+        }
+        _ => Err(format!("'{text}' is not COLUMN=VALUE")),
+    }
 }
 
 /// Draws the tables' curves into the PNG `out`.
@@ -54,16 +70,32 @@ pub fn plot(overlay: &Overlay, tables: &[Table], out: &Path) -> Result<()> {
     if !overlay.x_scale.is_finite() || overlay.x_scale <= 0.0 {
         bail!("--x-scale must be a finite number > 0, got {}", overlay.x_scale);
     }
-    let mut series = Vec::new();
+    let mut series: Vec<Series> = Vec::new();
     for table in tables {
         for y in &overlay.ys {
-            let columns = read_columns(&table.path, &[&overlay.x, y])?;
+            let mut names = vec![overlay.x.as_str(), y.as_str()];
+            names.extend(overlay.only.iter().map(|(column, _)| column.as_str()));
+            let mut columns = read_columns(&table.path, &names)?;
+            if let Some((_, value)) = &overlay.only {
+                let keep: Vec<bool> = columns[2].iter().map(|v| v == value).collect();
+                for column in &mut columns {
+                    let mut kept = keep.iter();
+                    column.retain(|_| *kept.next().expect("one flag per row"));
+                }
+            }
             let points = mean_by_x(&columns[0], &columns[1]).into_iter().map(|(x, y)| (x * overlay.x_scale, y));
             let name = if overlay.ys.len() > 1 { format!("{}: {y}", table.label) } else { table.label.clone() };
             series.push(Series::new(name, points));
         }
     }
-    let scale = if overlay.x_scale == 1.0 { String::new() } else { format!(" (×{})", overlay.x_scale) };
+    if overlay.shared_x {
+        let end =
+            series.iter().map(|s| s.points.last().map_or(f64::NEG_INFINITY, |p| p.0)).fold(f64::INFINITY, f64::min);
+        for s in &mut series {
+            s.points.retain(|p| p.0 <= end);
+        }
+    }
+    let scale = if overlay.x_scale == 1.0 { String::new() } else { format!(" (×{:e})", overlay.x_scale) };
     let plot = LinePlot {
         title: overlay.title.clone(),
         x_label: format!("{}{scale}", overlay.x),
@@ -111,5 +143,8 @@ mod tests {
         assert_eq!((t.label.as_str(), t.path.as_path()), ("short", Path::new("a/b.csv")));
         assert_eq!(parse_table("a.csv").unwrap().label, "a.csv");
         assert_eq!(parse_table("=a.csv").unwrap_err(), "'=a.csv' is not LABEL=FILE");
+        assert_eq!(parse_only("seed=2").unwrap(), ("seed".to_string(), 2.0));
+        assert_eq!(parse_only("seed=two").unwrap_err(), "'two' in 'seed=two' is not a number");
+        assert_eq!(parse_only("=2").unwrap_err(), "'=2' is not COLUMN=VALUE");
     }
 }

@@ -46,11 +46,15 @@ fn default_run_writes_table_metrics_plots_and_checkpoint() {
         "{line}"
     );
     // Its curves plot against those of another table, and a missing column is one line.
-    std::fs::write(dir.join("other.csv"), "pattern,apical_sq\n0,0.5\n0,0.7\n10,0.1\n").unwrap();
+    std::fs::write(dir.join("other.csv"), "pattern,apical_sq,seed\n0,0.5,0\n0,0.7,1\n10,0.1,1\n").unwrap();
     let plot = ["plot", "--x", "pattern", "--y", "apical_sq", "--log-y", "--out", "both.png"];
     let out = apical(&[&plot[..], &["quick=out/quick/metrics.csv", "other.csv"]].concat(), &dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read(dir.join("both.png")).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let one_seed = ["--only", "seed=1", "--shared-x", "other.csv"];
+    assert!(apical(&[&plot[..], &one_seed].concat(), &dir).status.success());
+    let line = failure(&[&plot[..], &["--only", "seed", "other.csv"]].concat(), &dir);
+    assert!(line.contains("'seed' is not COLUMN=VALUE"), "{line}");
     let line = failure(&["plot", "--x", "epoch", "--y", "apical_sq", "--out", "e.png", "other.csv"], &dir);
     assert_eq!(line, "error: other.csv: no column 'epoch'");
     let line = failure(&["eval", "out/quick/checkpoint.bin"], &dir);
