@@ -32,10 +32,10 @@ def test_items_read_and_set_values():
     cfg = apical.Config.preset("fig1")
     assert cfg["network.sizes"] == [30, 20, 10]
     cfg.set("plasticity.eta_up", [0.002, 0.001])
-    cfg["experiment.fig1.duration_ms"] = 2000.0
+    cfg["experiment.fig1.duration_ms"] = 30000.0
     assert cfg["plasticity.eta_up"] == [0.002, 0.001]
-    assert cfg["experiment.fig1.duration_ms"] == 2000.0
-    assert cfg.overrides == ["plasticity.eta_up=[0.002, 0.001]", "experiment.fig1.duration_ms=2000.0"]
+    assert cfg["experiment.fig1.duration_ms"] == 30000.0
+    assert cfg.overrides == ["plasticity.eta_up=[0.002, 0.001]", "experiment.fig1.duration_ms=30000.0"]
     with pytest.raises(KeyError, match="no value network.nothing"):
         cfg["network.nothing"]
 

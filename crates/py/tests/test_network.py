@@ -111,9 +111,9 @@ def test_bad_arrays_raise_a_clear_error_and_change_nothing():
     w = before["w_up_1"]
     with pytest.raises(ValueError, match=r"w_up_1: expected shape \(20, 30\), got \[30, 20\]"):
         net.set_weights({"w_up_1": w.T.copy()})
-    with pytest.raises(TypeError, match="w_up_1: expected dtype float64, got <f4"):
+    with pytest.raises(TypeError, match="w_up_1: expected dtype float64, got float32 \\(convert with .astype\\(numpy.float64\\)\\)"):
         net.set_weights({"w_up_1": w.astype(np.float32)})
-    with pytest.raises(TypeError, match="w_up_1: expected dtype float64, got <i8"):
+    with pytest.raises(TypeError, match="w_up_1: expected dtype float64, got int64"):
         net.set_weights({"w_up_1": w.astype(np.int64)})
     bad = w.copy()
     bad[3, 4] = np.nan
@@ -141,6 +141,6 @@ def test_bad_arrays_raise_a_clear_error_and_change_nothing():
 
 def test_a_diverging_network_raises_instead_of_crashing():
     net = apical.Network(fig1_config())
-    net.set_weights({"w_up_1": np.full((20, 30), 1e300)})
+    net.set_weights({"w_up_1": np.full((20, 30), 1e308)})
     with pytest.raises(RuntimeError, match="not finite|diverged"):
         net.step(100, input=np.full(30, 0.5))
