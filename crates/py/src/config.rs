@@ -165,7 +165,12 @@ impl Config {
             Origin::Text { source, .. } => source.clone(),
         };
         let sets: Vec<String> = self.overrides.iter().map(|o| format!(" --set {o}")).collect();
-        format!("<apical.Config {} from {from}{}, sizes {:?}>", self.experiment(), sets.concat(), self.cfg.network.sizes)
+        format!(
+            "<apical.Config {} from {from}{}, sizes {:?}>",
+            self.experiment(),
+            sets.concat(),
+            self.cfg.network.sizes
+        )
     }
 }
 
@@ -175,10 +180,10 @@ fn to_toml(value: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
     if value.is_instance_of::<PyBool>() {
         return Ok(toml::Value::Boolean(value.extract()?));
     }
-    if value.is_instance_of::<PyInt>() || value.hasattr("__index__")? && !value.is_instance_of::<PyFloat>() {
-        if let Ok(i) = value.extract::<i64>() {
-            return Ok(toml::Value::Integer(i));
-        }
+    // Python and numpy integers; a float has no `__index__`.
+    let integer = value.is_instance_of::<PyInt>() || value.hasattr("__index__")? && !value.is_instance_of::<PyFloat>();
+    if integer && let Ok(i) = value.extract::<i64>() {
+        return Ok(toml::Value::Integer(i));
     }
     if let Ok(f) = value.cast::<PyFloat>() {
         return Ok(toml::Value::Float(f.value()));

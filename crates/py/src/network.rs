@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use apical_numerics::{Matrix, Real};
 use apical_sim::microcircuit::{Microcircuit, State};
-use numpy::ndarray::Array2;
 use numpy::PyArray2;
+use numpy::ndarray::Array2;
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -73,7 +73,7 @@ impl Part {
     }
 
     /// The vector in `s`, without the constant bias rate.
-    fn of<'a>(self, s: &'a State) -> &'a [Real] {
+    fn of(self, s: &State) -> &[Real] {
         match self {
             Part::R0 => &s.r0[..s.input.len()],
             Part::UTarget => &s.u_trgt,
@@ -333,8 +333,9 @@ impl Network {
         learn: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let n_in = self.n_in();
-        let inputs: Vec<Vec<Real>> =
-            with_matrix(inputs, "inputs", None, Some(n_in), |v| Ok(v.rows().into_iter().map(|r| r.to_vec()).collect()))?;
+        let inputs: Vec<Vec<Real>> = with_matrix(inputs, "inputs", None, Some(n_in), |v| {
+            Ok(v.rows().into_iter().map(|r| r.to_vec()).collect())
+        })?;
         let targets: Option<Vec<Vec<Real>>> = match targets {
             Some(t) => Some(with_matrix(t, "targets", Some(inputs.len()), Some(self.n_out()), |v| {
                 Ok(v.rows().into_iter().map(|r| r.to_vec()).collect())
@@ -385,7 +386,7 @@ impl Network {
                     for _ in 0..steps {
                         net.step(learn)?;
                         counter += 1;
-                        if counter % every == 0 {
+                        if counter.is_multiple_of(every) {
                             times.push(net.time_ms());
                             for (part, out) in parts.iter().zip(&mut recorded) {
                                 out.extend_from_slice(part.of(&net.state));
