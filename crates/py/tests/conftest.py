@@ -4,7 +4,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import apical
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,5 +33,20 @@ def cli(apical_bin):
         if check and done.returncode != 0:
             raise AssertionError(f"apical {' '.join(map(str, args))} failed: {done.stderr}")
         return done
+
+    return run
+
+
+@pytest.fixture
+def cli_run(cli):
+    """Runs a configuration with the binary in `folder`; returns the weights of its final
+    checkpoint as `apical export` writes them, and its metrics."""
+
+    def run(cfg, folder):
+        toml = folder / "config.toml"
+        toml.write_text(cfg.to_toml())
+        cli("run", toml, "--out", folder / "cli", "--quiet")
+        cli("export", folder / "cli" / "checkpoint.bin", "--to", folder / "weights.npz")
+        return np.load(folder / "weights.npz"), apical.read_metrics(folder / "cli" / "metrics.csv")
 
     return run

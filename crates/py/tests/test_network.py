@@ -26,14 +26,9 @@ def fig1_config():
     return cfg
 
 
-def test_a_network_stepped_from_python_equals_the_binarys_fig1_run(cli, tmp_path):
+def test_a_network_stepped_from_python_equals_the_binarys_fig1_run(cli_run, tmp_path):
     cfg = fig1_config()
-    toml = tmp_path / "fig1.toml"
-    toml.write_text(cfg.to_toml())
-    cli("run", toml, "--out", tmp_path / "cli", "--quiet")
-    cli("export", tmp_path / "cli" / "checkpoint.bin", "--to", tmp_path / "w.npz")
-    theirs = np.load(tmp_path / "w.npz")
-    metrics = apical.read_metrics(tmp_path / "cli" / "metrics.csv")
+    theirs, metrics = cli_run(cfg, tmp_path)
 
     net = apical.Network(cfg)
     dt = net.dt

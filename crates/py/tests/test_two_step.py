@@ -37,15 +37,10 @@ def read_idx(folder, name):
 
 
 @pytest.mark.skipif(not os.environ.get("APICAL_DATA_DIR"), reason="needs MNIST in $APICAL_DATA_DIR/mnist")
-def test_an_epoch_from_python_equals_the_binarys_mnist_run(cli, tmp_path):
+def test_an_epoch_from_python_equals_the_binarys_mnist_run(cli_run, tmp_path):
     n = 1000
     cfg = small_mnist_config(n)
-    toml = tmp_path / "mnist.toml"
-    toml.write_text(cfg.to_toml())
-    cli("run", toml, "--out", tmp_path / "cli", "--quiet")
-    cli("export", tmp_path / "cli" / "checkpoint.bin", "--to", tmp_path / "w.npz")
-    theirs = np.load(tmp_path / "w.npz")
-    metrics = apical.read_metrics(tmp_path / "cli" / "metrics.csv")
+    theirs, metrics = cli_run(cfg, tmp_path)
 
     mnist = Path(os.environ["APICAL_DATA_DIR"]) / "mnist"
     images = read_idx(mnist, "train-images-idx3-ubyte").reshape(-1, 784)[:n].astype(np.float64) / 255.0
