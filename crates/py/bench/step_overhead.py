@@ -9,17 +9,18 @@ the Fig. 2 sizes and rates, σ = 0.3, W, W^IP and W^PI plastic, a target shown):
 * both by wall time and by the CPU time of the process (time.process_time), which leaves out the
   time the process waits while other work runs on the machine.
 
-With `--rust PATH` (criterion's estimates.json of `euler_step_cpu/30-50-10`, which
-`cargo bench -p apical-sim --bench euler -- euler_step_cpu/30-50-10` writes into
-target/criterion/euler_step_cpu/30-50-10/new/estimates.json) it also prints the ratio of the
-Python per-step CPU time to the Rust one.
+With `--rust DIR`, criterion's folder of the Rust benchmark `euler_step_cpu/30-50-10` (the same
+step timed by the CPU time of its thread), it also gives the Rust time per step, fastest sample
+and median as `cargo xtask bench` reads them, and the Python time per step relative to it:
 
-Run: python crates/py/bench/step_overhead.py [--rust target/criterion/euler_step_cpu/30-50-10/new/estimates.json]
+    CRITERION_HOME=target/criterion cargo bench -p apical-sim --bench euler -- --noplot euler_step_cpu/30-50-10
+    python crates/py/bench/step_overhead.py --rust target/criterion/euler_step_cpu/30-50-10/new
 """
 
 import argparse
 import json
 import statistics
+from pathlib import Path
 import time
 
 import numpy as np
@@ -65,7 +66,7 @@ def ns(seconds, count):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rust", help="criterion's estimates.json of euler_step_cpu/30-50-10")
+    parser.add_argument("--rust", type=Path, help="criterion's folder of euler_step_cpu/30-50-10 (…/new)")
     args = parser.parse_args()
 
     net = benchmark_network()
@@ -89,14 +90,15 @@ def main():
     overhead_wall = ns(best(short, 0) - best(long, 0), STEPS)
     print(f"overhead of one step(1) call over its step: {overhead_cpu:.1f} ns CPU, {overhead_wall:.1f} ns wall")
     if args.rust:
-        with open(args.rust) as f:
-            estimates = json.load(f)
-        # Criterion's estimates are per iteration; the CPU-time benchmark's unit is ns.
-        rust = estimates["slope"]["point_estimate"] if estimates.get("slope") else estimates["mean"]["point_estimate"]
-        python = ns(best(long, 1), STEPS)
-        print(f"Rust euler_step_cpu/30-50-10: {rust:.1f} ns per step; step(100_000) from Python: {python:.1f} ns "
-              f"({100 * (python / rust - 1):+.1f} %)")
-
+        # As `cargo xtask bench` reads criterion: the fastest sample (each the mean of many
+        # iterations) and the median estimate, in ns per step.
+        sample = json.loads((args.rust / "sample.json").read_text())
+        rust_best = min(t / n for n, t in zip(sample["iters"], sample["times"]))
+        rust_median = json.loads((args.rust / "estimates.json").read_text())["median"]["point_estimate"]
+        py_best, py_median = ns(best(long, 1), STEPS), ns(median(long, 1), STEPS)
+        print(f"Rust euler_step_cpu/30-50-10 per step: {rust_best:.1f} ns fastest, {rust_median:.1f} ns median")
+        print(f"step(100_000) from Python over Rust (CPU): {100 * (py_best / rust_best - 1):+.1f} % fastest, "
+              f"{100 * (py_median / rust_median - 1):+.1f} % median")
 
 if __name__ == "__main__":
     main()

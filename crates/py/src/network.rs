@@ -209,8 +209,10 @@ impl Network {
     /// Advances the network by `n` Euler steps of dt, with plasticity if `learn`. `input` and
     /// `target`, if given, are presented first (as `set_input` and `set_target`); `None` keeps
     /// the current ones (switch the target off with `set_target(None)`). Raises `RuntimeError`
-    /// naming the population if the simulation diverges. Long calls release the interpreter and
-    /// stop at Ctrl-C with `KeyboardInterrupt` within a few milliseconds, after a whole step.
+    /// naming the population or matrix if the simulation diverges: every step checks the somatic
+    /// potentials, and a call of 1024 steps or more also every weight, trace and dendritic
+    /// potential at its end. Such long calls release the interpreter and stop at Ctrl-C with
+    /// `KeyboardInterrupt` within a few milliseconds, after a whole step.
     #[pyo3(signature = (n=1, *, input=None, target=None, learn=true))]
     fn step(
         &mut self,
@@ -223,23 +225,25 @@ impl Network {
         self.present(input, target)?;
         let net = &mut self.net;
         if n < DETACH_FROM {
+            // Every step checks the somatic potentials, which a non-finite weight or dendritic
+            // potential reaches within a step; the full check costs more than a short call.
             for _ in 0..n {
                 net.step(learn).map_err(diverged)?;
             }
-        } else {
-            interruptible(
-                py,
-                n,
-                CHUNK,
-                |_, chunk| {
-                    for _ in 0..chunk {
-                        net.step(learn)?;
-                    }
-                    Ok(())
-                },
-                diverged,
-            )?;
+            return Ok(());
         }
+        interruptible(
+            py,
+            n,
+            CHUNK,
+            |_, chunk| {
+                for _ in 0..chunk {
+                    net.step(learn)?;
+                }
+                Ok(())
+            },
+            diverged,
+        )?;
         net.check_finite().map_err(diverged)
     }
 

@@ -54,3 +54,26 @@ def test_a_run_without_out_writes_into_a_new_folder():
     result = apical.run(quick_config(0), progress=False)
     assert result.out.is_dir() and (result.out / "metrics.csv").is_file()
     assert result.summary["apical_sq_start"] > result.summary["apical_sq_end"]
+
+
+def test_fig2_metrics_are_one_table_per_learner_as_the_binary_writes_them(cli, tmp_path):
+    cfg = apical.Config.preset("fig2-short")
+    cfg.update(
+        {
+            "experiment.fig2.patterns": 20,
+            "experiment.fig2.record_every": 10,
+            "experiment.fig2.seeds": 1,
+            "experiment.fig2.test_patterns": 10,
+            "experiment.fig2.trace_patterns": 2,
+            "experiment.fig2.checkpoint_every": 20,
+        }
+    )
+    (tmp_path / "fig2.toml").write_text(cfg.to_toml())
+    cli("run", tmp_path / "fig2.toml", "--out", tmp_path / "cli", "--quiet")
+    metrics = apical.run(cfg, out=tmp_path / "py", progress=False).metrics
+    assert list(metrics) == ["microcircuit", "shallow", "backprop", "feedback-alignment"]
+    for learner, table in metrics.items():
+        theirs = apical.read_metrics(tmp_path / "cli" / f"{learner}.csv")
+        assert list(table) == list(theirs) and len(theirs["pattern"]) == 3
+        for name in theirs:
+            assert np.asarray(table[name]).tobytes() == theirs[name].tobytes(), (learner, name)

@@ -73,18 +73,25 @@ class Result:
     @property
     def metrics(self) -> Any:
         """The run's ``metrics.csv``: a dict of float64 arrays, one per column, or a
-        ``pandas.DataFrame`` when pandas is installed. Fig. 2 writes no ``metrics.csv``; its
-        result has the metrics of its first CSV file."""
-        csvs = [f for f in self.files if f.suffix == ".csv"]
-        named = [f for f in csvs if f.name == "metrics.csv"]
-        if not csvs:
-            raise FileNotFoundError(f"the {self.experiment} run wrote no metrics table")
-        columns = read_metrics((named or csvs)[0])
+        ``pandas.DataFrame`` when pandas is installed. Fig. 2 writes one table per learner
+        (``microcircuit.csv``, ``shallow.csv``, …); its metrics are a dict of those tables by
+        learner."""
         try:
             import pandas
         except ImportError:
-            return columns
-        return pandas.DataFrame(columns)
+            pandas = None
+
+        def table(path: Path) -> Any:
+            columns = read_metrics(path)
+            return columns if pandas is None else pandas.DataFrame(columns)
+
+        csvs = [f for f in self.files if f.suffix == ".csv"]
+        for f in csvs:
+            if f.name == "metrics.csv":
+                return table(f)
+        if not csvs:
+            raise FileNotFoundError(f"the {self.experiment} run wrote no metrics table")
+        return {f.stem: table(f) for f in csvs}
 
     def __repr__(self) -> str:
         width = max((len(k) for k, _ in self.table), default=0)
