@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use apical::cli::{Override, load_config_with, parse_seed, parse_seeds, preset, preset_with};
+use apical::cli::{Override, load_config_with, one_line, parse_seed, parse_seeds, preset, preset_with, printable};
 use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
@@ -548,34 +548,6 @@ fn main_inner() -> Result<()> {
             export(checkpoint, to)
         }
     }
-}
-
-/// An error and its causes on one line. Many messages already end with their cause, which is
-/// then not repeated.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain().map(|c| c.to_string()) {
-        if line.is_empty() {
-            line = cause;
-        } else if !line.contains(&cause) {
-            line = format!("{line}: {cause}");
-        }
-    }
-    printable(&line)
-}
-
-/// `text` made safe for a terminal: line breaks and tabs become spaces and every other control
-/// character (such as the escape that starts a terminal command) is shown escaped, as `\u{1b}`.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_unicode()),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn main() -> ExitCode {

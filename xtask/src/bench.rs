@@ -66,9 +66,23 @@ pub fn run(args: &[String]) -> Result<()> {
     let text = report(&results, &machine, started.elapsed().as_secs_f64())?;
     println!("\n{text}");
     let doc = root.join("docs/benchmarks.md");
+    let text = with_kept_section(text, &std::fs::read_to_string(&doc).unwrap_or_default());
     apical_sim::files::write_atomic(&doc, text.as_bytes())?;
     println!("wrote {}", doc.display());
     Ok(())
+}
+
+/// The heading of the section of `docs/benchmarks.md` that another command measures
+/// (`crates/py/bench/step_overhead.py`, the Python package) and that this report keeps.
+const KEPT_SECTION: &str = "\n## Python\n";
+
+/// The new report `text` followed by the kept section of the current document `old`, if it has
+/// one.
+fn with_kept_section(text: String, old: &str) -> String {
+    match old.find(KEPT_SECTION) {
+        Some(start) => format!("{}\n{}", text.trim_end(), &old[start..]),
+        None => text,
+    }
 }
 
 /// Where criterion left its estimates.
@@ -414,6 +428,14 @@ fn report(r: &Results, machine: &Machine, seconds: f64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_the_python_section() {
+        let old = "# Benchmarks\n\nold table\n\n## Python\n\nstep(1): 1 µs\n";
+        let new = with_kept_section("# Benchmarks\n\nnew table\n".into(), old);
+        assert_eq!(new, "# Benchmarks\n\nnew table\n\n## Python\n\nstep(1): 1 µs\n");
+        assert_eq!(with_kept_section("# Benchmarks\n".into(), "# Benchmarks\nold\n"), "# Benchmarks\n");
+    }
 
     #[test]
     fn reads_criterion_numbers() {

@@ -191,7 +191,8 @@ impl Weights {
         out
     }
 
-    fn by_name_mut(&mut self, name: &str) -> Option<&mut Matrix> {
+    /// The matrix with the `.npz` key `name` (`w_up_1`, `w_pi_2`, …), if the network has it.
+    pub fn by_name_mut(&mut self, name: &str) -> Option<&mut Matrix> {
         let (kind, k) = name.rsplit_once('_')?;
         let k: usize = k.parse().ok()?;
         let list = match kind {

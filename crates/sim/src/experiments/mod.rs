@@ -14,6 +14,7 @@ pub mod error;
 pub mod fig1;
 pub mod fig2;
 pub mod fig_s1;
+pub mod load;
 pub mod mnist;
 pub mod presets;
 pub mod probe;

@@ -39,7 +39,7 @@ const COLUMNS: [&str; 6] =
 
 /// The weights of a fresh run: drawn, optionally fan-in scaled and read from a weight file, then
 /// made self-predicting.
-fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: &Mixing) -> Result<Weights, SimError> {
+pub fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: &Mixing) -> Result<Weights, SimError> {
     let mut weights = Weights::from_config(cfg, shape);
     if e.fan_in_init {
         let n = &shape.sizes;
