@@ -12,7 +12,7 @@
 use apical_numerics::{Matrix, Real, rng};
 use apical_sim::engine::network::{Shape, Weights};
 use apical_sim::engine::two_step::{Forward, Mixing, Rates, TwoStep};
-use apical_sim::experiments::{ExperimentConfig, MnistConfig, mnist::initial_weights};
+use apical_sim::experiments::{ExperimentConfig, MnistConfig, mnist_initial_weights};
 use numpy::ndarray::Array1;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -107,7 +107,7 @@ impl TwoStepNetwork {
         };
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
         let mixing = Mixing::from_conductances(&cfg.network.conductances);
-        let weights = initial_weights(cfg, e, &shape, &mixing).map_err(|e| sim_error(&e))?;
+        let weights = mnist_initial_weights(cfg, e, &shape, &mixing).map_err(|e| sim_error(&e))?;
         let rates = Rates::new(&weights, &mixing, e.learner, e.rescale_rates);
         let engine = TwoStep::new(&shape, cfg.network.phi, mixing, e.hidden_rates, e.batch_size);
         Ok(TwoStepNetwork {

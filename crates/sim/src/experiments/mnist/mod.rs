@@ -61,8 +61,6 @@
 
 pub(crate) mod run;
 
-pub use run::initial_weights;
-
 use apical_datasets::mnist::{IMAGE_SIZE, MAX_ITEMS, NUM_CLASSES};
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
