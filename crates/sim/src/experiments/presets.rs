@@ -197,8 +197,8 @@ const MNIST_RANGE_BACKPROP: f64 = 4.0;
 /// B_1 (Eq. 10) at the rates below, chosen on the validation error (docs/results.md).
 const MNIST_LEARNED_SIZES: [usize; 3] = [784, 1000, 10];
 const MNIST_ETA_LEARNED: [f64; 2] = [10.0, 0.025];
-const MNIST_ETA_LEARNED_PI: f64 = 0.1;
-const MNIST_ETA_LEARNED_DOWN: f64 = 0.01;
+const MNIST_ETA_LEARNED_PI: f64 = 0.3;
+const MNIST_ETA_LEARNED_DOWN: f64 = 0.001;
 
 /// `cfg`, an MNIST run, with `edit` applied to its experiment settings.
 fn edit_mnist(mut cfg: RunConfig, edit: impl FnOnce(&mut MnistConfig)) -> RunConfig {
