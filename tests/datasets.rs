@@ -61,6 +61,16 @@ fn a_small_idx_set_of_another_size_is_learned_and_a_misfit_network_is_refused() 
         assert_eq!(value(&dir.join(run), "epochs"), 5.0);
     }
 
+    // `apical eval` measures a model on the data set it learned, and refuses to compare models
+    // of different data sets.
+    let stdout = ok(&apical(&["eval", "micro/best.bin", "learned/best.bin", "--data", "data"], &dir));
+    let test = value(&dir.join("micro"), "test_error_of_best_pct");
+    assert!(stdout.lines().nth(1).unwrap().ends_with(&format!("{test:.2} %")), "{stdout}");
+    let other = [&micro[..], &["experiment.mnist.validation_images=50", "experiment.mnist.epochs=1"]].concat();
+    ok(&apical(&small_args("mnist", &other, "other"), &dir));
+    let line = error_line(&apical(&["eval", "micro/best.bin", "other/best.bin", "--data", "data"], &dir));
+    assert!(line.ends_with("eval compares models on one data set"), "{line}");
+
     let line = error_line(&apical(&small_args("mnist", &["network.sizes=[784,30,20,4]"], "bad-in"), &dir));
     assert!(
         line.ends_with("network.sizes starts with 784 inputs, but the images in small have 12x9 = 108 pixels"),
