@@ -139,5 +139,9 @@ fn reproduce_runs_every_row_of_the_mnist_table_and_prints_it_beside_the_paper() 
     // Other settings are refused rather than mixed into the same folders.
     let line = error_line(&apical(&[&args[..], &["--set", "experiment.mnist.batch_size=5"]].concat(), &dir));
     assert!(line.contains("holds another sweep's plan"), "{line}");
+    let line = error_line(&apical(&["reproduce", "mnist", "--out", "bad", "--seeds", "3..1"], &dir));
+    assert!(line.starts_with("error: --seeds: '3..1'"), "{line}");
+    let line = error_line(&apical(&["reproduce", "mnist", "--out", "bad", "--set", "experiment.mnist.epochs=0"], &dir));
+    assert!(line.contains("experiment.mnist"), "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
