@@ -2,7 +2,9 @@
 //!
 //! A 784-500-500-10 network with the logistic φ and a plastic bias on every neuron learns the
 //! handwritten digits from a self-predicting start. Top-down B_k and W^PI_k = −B_k stay fixed
-//! and random; W_k learns by Eq. 7 and W^IP_k by Eq. 8 in the two-step engine of
+//! and random unless `plasticity.eta_pi` and `eta_down` are set (Eqs. 9 and 10; the preset
+//! `mnist-learned-feedback` learns every matrix of a 784-1000-10 network from a random start,
+//! which needs W^PI and W^IP to learn); W_k learns by Eq. 7 and W^IP_k by Eq. 8 in the two-step engine of
 //! [`crate::engine::two_step`], in mini-batches whose updates are averaged. Targets are one-hot rates
 //! (0.1 for the wrong classes, 0.8 for the right one) turned into potentials with φ⁻¹; the
 //! readout is the most active output neuron. The paper's split is used: the first 55 000
