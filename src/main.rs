@@ -4,6 +4,7 @@ mod fetch;
 mod outdir;
 mod overlay;
 mod progress;
+mod reproduce;
 mod sweep;
 
 use std::io::Write;
@@ -117,6 +118,35 @@ enum Command {
         /// The PNG file to write.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Run every row of one of the paper's results tables over every seed, in parallel, and
+    /// print the table beside the paper's numbers (one sweep folder per row in <OUT>).
+    Reproduce {
+        /// The table (only `mnist`).
+        #[arg(value_parser = ["mnist"])]
+        table: String,
+        /// The folder of the row sweeps and `table.md`.
+        #[arg(long, default_value = "out/reproduce-mnist")]
+        out: PathBuf,
+        /// The seeds of every row: a range `A..B` (B excluded) or a comma-separated list.
+        #[arg(long, default_value = "0..3", allow_hyphen_values = true)]
+        seeds: String,
+        /// Override a configuration value of every row, as `key=value` (repeatable), such as
+        /// `--set experiment.mnist.data_folder=fashion-mnist`.
+        #[arg(long = "set", value_name = "KEY=VALUE", allow_hyphen_values = true, value_parser = Override::parse)]
+        set: Vec<Override>,
+        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The number of worker threads, at most 1024 [default: one per CPU].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+        threads: Option<u16>,
+        /// Run nothing; print the table of the runs that have finished.
+        #[arg(long)]
+        table_only: bool,
+        /// Show no progress.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -430,8 +460,21 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
 fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Result<()> {
     let saved = models.iter().map(|m| SavedModel::load(m)).collect::<Result<Vec<_>, _>>()?;
     let base = against.map(SavedModel::load).transpose()?;
-    let mnist = experiments::load_mnist(data_dir(data).as_deref())?;
-    let base = base.map(|b| b.evaluate(&mnist));
+    // Every model is measured on the data set the first one learned.
+    let (folder, validation) = saved[0].data();
+    for (path, model) in models.iter().map(PathBuf::as_path).zip(&saved).chain(against.zip(base.as_ref())) {
+        if model.data() != (folder, validation) {
+            let (other, other_validation) = model.data();
+            bail!(
+                "{} learned from {other}/ with {other_validation} validation images, {} from {folder}/ with \
+                 {validation}: eval compares models on one data set",
+                path.display(),
+                models[0].display()
+            );
+        }
+    }
+    let mnist = experiments::load_data(data_dir(data).as_deref(), folder, validation)?;
+    let base = base.map(|b| b.evaluate(&mnist)).transpose()?;
     if let (Some(path), Some(base)) = (against, &base) {
         println!(
             "against {}: validation {:.2} %, test {:.2} %",
@@ -448,7 +491,7 @@ fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Re
         None => println!(),
     }
     for (name, model) in names.iter().zip(&saved) {
-        let m = model.evaluate(&mnist);
+        let m = model.evaluate(&mnist)?;
         print!("{name:<width$}  {:>8.2} %  {:>6.2} %", m.validation_error_pct(), m.test_error_pct());
         match &base {
             Some(base) => {
@@ -540,6 +583,17 @@ fn main_inner() -> Result<()> {
             overlay::plot(&overlay::Overlay { x, ys, x_scale, log_y, title, only, shared_x }, &tables, &out)?;
             println!("wrote {}", out.display());
             Ok(())
+        }
+        Some(Command::Reproduce { table: _, out, seeds, set, data, threads, table_only, quiet }) => {
+            reproduce::mnist(&reproduce::Request {
+                out: &out,
+                seeds: &seeds,
+                overrides: &set,
+                data_dir: data_dir(data),
+                threads,
+                quiet,
+                table_only,
+            })
         }
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {

@@ -101,7 +101,14 @@ struct Run {
 pub fn plan(sweep_path: &Path, dir: &Path) -> Result<()> {
     let source = sweep_path.display().to_string();
     let text = std::fs::read_to_string(sweep_path).with_context(|| format!("cannot read {source}"))?;
-    let file: SweepFile = parse_toml(&text, &source)?;
+    plan_text(&text, sweep_path, dir)
+}
+
+/// Plans the sweep file `text`, read from `sweep_path` (which names it in errors and locates a
+/// `config` it names), into `dir`.
+pub fn plan_text(text: &str, sweep_path: &Path, dir: &Path) -> Result<()> {
+    let source = sweep_path.display().to_string();
+    let file: SweepFile = parse_toml(text, &source)?;
     let base = match (&file.preset, &file.config) {
         (Some(name), None) => preset(name).with_context(|| format!("{source}: preset"))?,
         (None, Some(path)) => {
@@ -155,7 +162,7 @@ pub fn plan(sweep_path: &Path, dir: &Path) -> Result<()> {
     let script = sbatch_script(&file.slurm, dir, runs.len(), &source)?;
 
     let out = OutDir::claim(dir, &[])?;
-    let written = write_plan(dir, &manifest, &configs, &script, &text);
+    let written = write_plan(dir, &manifest, &configs, &script, text);
     out.release(written.is_err());
     written?;
     println!(
@@ -477,28 +484,42 @@ pub fn task(
 
 /// `apical sweep run`: runs every task of the manifest on this machine, in parallel.
 pub fn run_all(dir: &Path, data_dir: Option<PathBuf>, threads: Option<u16>, quiet: bool) -> Result<()> {
-    let runs = read_manifest(dir)?;
+    run_sweeps(&[dir.to_path_buf()], data_dir, threads, quiet)
+}
+
+/// Runs every task of the manifests of the sweep folders `dirs` on this machine, all in parallel;
+/// with several folders, each run is named by its folder's name and its id.
+pub fn run_sweeps(dirs: &[PathBuf], data_dir: Option<PathBuf>, threads: Option<u16>, quiet: bool) -> Result<()> {
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let name = match (dirs.len(), dir.file_name()) {
+            (1, _) | (_, None) => String::new(),
+            (_, Some(name)) => format!("{}/", name.to_string_lossy()),
+        };
+        runs.extend(read_manifest(dir)?.into_iter().map(|run| (dir, format!("{name}{}", run.id), run)));
+    }
     let pool = pool(threads)?;
     let display = Display::new(quiet);
     if !display.is_quiet() {
+        let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         eprintln!(
             "running {} runs of {} on {} threads",
             runs.len(),
-            printable(&dir.display().to_string()),
+            printable(&names.join(", ")),
             pool.current_num_threads()
         );
     }
     let started = std::time::Instant::now();
     let results: Vec<Result<Outcome>> =
-        pool.install(|| runs.par_iter().map(|run| run_one(dir, run, data_dir.clone(), &display)).collect());
+        pool.install(|| runs.par_iter().map(|(dir, _, run)| run_one(dir, run, data_dir.clone(), &display)).collect());
     let mut failed = Vec::new();
-    for (run, result) in runs.iter().zip(results) {
+    for ((_, name, _), result) in runs.iter().zip(results) {
         match result {
-            Ok(Outcome::Finished(_)) => println!("{}: finished", run.id),
-            Ok(Outcome::Skipped) => println!("{}: finished before; skipped", run.id),
+            Ok(Outcome::Finished(_)) => println!("{name}: finished"),
+            Ok(Outcome::Skipped) => println!("{name}: finished before; skipped"),
             Err(e) => {
-                println!("{}: failed: {}", run.id, one_line(&e));
-                failed.push(run.id.clone());
+                println!("{name}: failed: {}", one_line(&e));
+                failed.push(name.clone());
             }
         }
     }
@@ -507,6 +528,20 @@ pub fn run_all(dir: &Path, data_dir: Option<PathBuf>, threads: Option<u16>, quie
         bail!("{} of {} runs failed: {}", failed.len(), runs.len(), failed.join(", "));
     }
     Ok(())
+}
+
+/// The values of every run of the sweep folder `dir` that has finished, in the manifest's order,
+/// and the number of its runs.
+pub fn finished_values(dir: &Path) -> Result<(Vec<BTreeMap<String, f64>>, usize)> {
+    let runs = read_manifest(dir)?;
+    let done = runs
+        .iter()
+        .filter_map(|run| match status(dir, run) {
+            Status::Done(values) => Some(values),
+            _ => None,
+        })
+        .collect();
+    Ok((done, runs.len()))
 }
 
 /// Where a run stands, as its folder shows.

@@ -178,6 +178,13 @@ fn idx_images(magic: u32, count: u32, rows: u32, cols: u32, images: usize) -> Ve
     bytes
 }
 
+/// An IDX image file of `count` images of `rows` × `cols` pixels, all there.
+fn idx_images_sized(count: u32, rows: u32, cols: u32) -> Vec<u8> {
+    let mut bytes = [2051, count, rows, cols].iter().flat_map(|v: &u32| v.to_be_bytes()).collect::<Vec<u8>>();
+    bytes.extend(noise((count * rows * cols) as usize, u64::from(count)));
+    bytes
+}
+
 /// An IDX label file: magic, count, then labels 0, 1, …, 9, 0, … .
 fn idx_labels(magic: u32, count: u32, labels: usize) -> Vec<u8> {
     let mut bytes = [magic, count].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
@@ -698,6 +705,7 @@ fn config_cases(s: &Scratch, cases: &mut Vec<Case>) {
         ("mnist", &s.mnist, "epochs", [&["0", "-1"][..], &huge[..]].concat()),
         ("mnist", &s.mnist, "batch_size", vec!["0", "-1", "18446744073709551615"]),
         ("mnist", &s.mnist, "train_images", vec!["0", "5", "-1", "1000000000000"]),
+        ("mnist", &s.mnist, "validation_images", vec!["0", "-1", "5011", "1000000000000"]),
     ];
     for (name, base, key, values) in count_rows {
         let section = format!("experiment.{name}");
@@ -754,7 +762,35 @@ fn config_cases(s: &Scratch, cases: &mut Vec<Case>) {
         ));
     }
     cases.push(row("mnist: 100 inputs".into(), set(&s.mnist, "network", "sizes", Some("[100, 20, 10]"))));
-    cases.push(row("mnist: plastic W^PI".into(), set(&s.mnist, "plasticity", "eta_pi", Some("[0.1]"))));
+    let backprop = set(&s.mnist, "experiment.mnist", "learner", Some("\"backprop\""));
+    cases.push(
+        row("mnist: backprop with plastic W^PI".into(), set(&backprop, "plasticity", "eta_pi", Some("[0.1]")))
+            .expect("eta_pi and eta_down must be 0"),
+    );
+    cases.push(
+        row("mnist: 100 inputs for 784 pixels".into(), set(&s.mnist, "network", "sizes", Some("[100, 20, 10]")))
+            .expect("network.sizes starts with 100 inputs, but the images in mnist have 28x28 = 784 pixels"),
+    );
+    cases.push(
+        row("mnist: 12 outputs for 10 classes".into(), set(&s.mnist, "network", "sizes", Some("[784, 20, 12]")))
+            .expect("network.sizes ends with 12 outputs, but the labels in mnist name 10 classes"),
+    );
+    for folder in ["\"\"", "\".\"", "\"..\"", "\"../mnist\"", "\"a/b\"", "\"/abs\""] {
+        cases.push(
+            row(
+                format!("experiment.mnist.data_folder = {folder}"),
+                set(&s.mnist, "experiment.mnist", "data_folder", Some(folder)),
+            )
+            .expect("experiment.mnist.data_folder"),
+        );
+    }
+    cases.push(
+        row(
+            "experiment.mnist.data_folder: absent".into(),
+            set(&s.mnist, "experiment.mnist", "data_folder", Some("\"elsewhere\"")),
+        )
+        .expect("elsewhere"),
+    );
     cases.push(row("mnist: random lateral weights".into(), set(&s.mnist, "init", "lateral", Some("\"random\""))));
 
     // The weight file a configuration names.
@@ -846,6 +882,22 @@ fn data_cases(s: &Scratch, cases: &mut Vec<Case>) {
     cases.push(folder("train: 10 images, 9 labels", vec![(TL, Some(labels(9)))]));
     cases.push(folder("test: 9 images, 10 labels", vec![(EI, Some(images(9)))]));
     cases.push(folder("label 10", vec![(TL, Some([&labels(10)[..17], &[10u8]].concat()))]));
+    // With a validation split that fits, a label the network has no output for is named as such.
+    let mut small_validation =
+        folder("label 10 with 5 validation images", vec![(TL, Some([&labels(10)[..17], &[10u8]].concat()))]);
+    small_validation.args.extend(["--set".into(), "experiment.mnist.validation_images=5".into()]);
+    cases.push(
+        small_validation.expect("network.sizes ends with 10 outputs, but the labels in mnist name 11 classes (0 … 10)"),
+    );
+    let mut small_images = folder(
+        "20x20 images with 5 validation images",
+        vec![(TI, Some(idx_images_sized(10, 20, 20))), (EI, Some(idx_images_sized(10, 20, 20)))],
+    );
+    small_images.args.extend(["--set".into(), "experiment.mnist.validation_images=5".into()]);
+    cases.push(
+        small_images.expect("network.sizes starts with 784 inputs, but the images in mnist have 20x20 = 400 pixels"),
+    );
+    cases.push(folder("test images of 28x27", vec![(EI, Some(idx_images_sized(10, 28, 27)))]).expect("28x27"));
     cases.push(folder("label 255", vec![(EL, Some([&labels(10)[..17], &[255u8]].concat()))]));
     cases.push(folder("fewer training images than validation", vec![]).expect("5000"));
     let gz = gzip(&images(10));

@@ -68,8 +68,11 @@ pub enum DatasetError {
         kind: &'static str,
     },
 
-    /// An image file's images are not 28×28 pixels.
-    #[error("{} holds {rows}x{cols} images, expected 28x28", path.display())]
+    /// An image file's images have no pixels or more than the reader accepts.
+    #[error(
+        "{} holds {rows}x{cols} images; an image needs at least one row and one column and at most {max} pixels",
+        path.display()
+    )]
     BadDimensions {
         /// The offending file.
         path: PathBuf,
@@ -77,6 +80,44 @@ pub enum DatasetError {
         rows: u32,
         /// The number of columns given in the header.
         cols: u32,
+        /// The most pixels of one image.
+        max: usize,
+    },
+
+    /// An image file's header announces more bytes of pixels than the reader accepts.
+    #[error(
+        "{} announces {count} images of {rows}x{cols} pixels, {bytes} bytes, more than the {max} this reader accepts",
+        path.display()
+    )]
+    PayloadTooLarge {
+        /// The offending file.
+        path: PathBuf,
+        /// The number of images announced by the header.
+        count: u32,
+        /// The number of rows given in the header.
+        rows: u32,
+        /// The number of columns given in the header.
+        cols: u32,
+        /// The bytes of pixels announced.
+        bytes: u64,
+        /// The most bytes of pixels one file may announce.
+        max: usize,
+    },
+
+    /// The test images differ in size from the training images.
+    #[error(
+        "{} holds {}x{} images but {} holds {}x{} images; both files need images of one size",
+        train.display(), train_dims.0, train_dims.1, test.display(), test_dims.0, test_dims.1
+    )]
+    SizeMismatch {
+        /// The training image file.
+        train: PathBuf,
+        /// The rows and columns of its images.
+        train_dims: (usize, usize),
+        /// The test image file.
+        test: PathBuf,
+        /// The rows and columns of its images.
+        test_dims: (usize, usize),
     },
 
     /// A file's header announces more items than the reader accepts.
@@ -156,17 +197,6 @@ pub enum DatasetError {
         validation: usize,
         /// The number of images in the training file.
         available: usize,
-    },
-
-    /// A label file holds a label outside `0..=9`.
-    #[error("{} has label {label} at index {index}, expected 0..=9", path.display())]
-    LabelOutOfRange {
-        /// The offending label file.
-        path: PathBuf,
-        /// The position of the first bad label.
-        index: usize,
-        /// The bad label.
-        label: u8,
     },
 
     /// The requested validation split is larger than the training file.

@@ -3,18 +3,21 @@
 //!
 //! The crate has four modules:
 //!
-//! - [`mnist`] reads the MNIST handwritten digits from the four standard IDX
-//!   files (plain or gzipped) and splits them as in the paper into 55 000
-//!   training, 5 000 validation (the last 5 000 images of the training file)
-//!   and 10 000 test images. Batches are written as column-major matrices of
-//!   pixels scaled to `[0, 1]` and of one-hot targets.
+//! - [`mnist`] reads the MNIST handwritten digits, or any data set stored the
+//!   same way, from the four standard IDX files (plain or gzipped) and splits
+//!   them as in the paper into 55 000 training, 5 000 validation (the last
+//!   5 000 images of the training file) and 10 000 test images; the validation
+//!   size is a parameter. Images may have any size and the labels name the
+//!   classes. Batches are written as column-major matrices of pixels scaled to
+//!   `[0, 1]` and of one-hot targets.
 //! - [`teacher`] builds the random teacher network of the paper's Fig. 2
 //!   (sizes 30-20-10, weights from U(−1, 1), gains [2, 10]) that turns input
 //!   patterns into regression targets.
 //! - [`patterns`] draws reproducible, checkpointable streams of random input
 //!   patterns and held-out test sets.
-//! - [`synthetic`] writes a small learnable data set in MNIST's IDX files, for
-//!   tests that need the format without the real images.
+//! - [`synthetic`] writes small learnable data sets in MNIST's IDX files, of
+//!   any image size and number of classes, for tests that need the format
+//!   without the real images.
 //!
 //! All randomness comes from a seeded [`rand::rngs::Xoshiro256PlusPlus`], so
 //! results are reproducible. Errors from reading files are returned as
@@ -43,14 +46,15 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use apical_datasets::mnist::{IMAGE_SIZE, Mnist, NUM_CLASSES, Split};
+//! use apical_datasets::mnist::{Mnist, Split};
 //!
 //! let mnist = Mnist::load(Path::new("data/mnist"))?;
 //! assert_eq!(mnist.len(Split::Train), 55_000);
+//! assert_eq!((mnist.dims(), mnist.classes()), ((28, 28), 10));
 //!
 //! let indices = [0, 1, 2];
-//! let mut images = vec![0.0; IMAGE_SIZE * indices.len()];
-//! let mut targets = vec![0.0; NUM_CLASSES * indices.len()];
+//! let mut images = vec![0.0; mnist.image_size() * indices.len()];
+//! let mut targets = vec![0.0; mnist.classes() * indices.len()];
 //! mnist.fill_batch(Split::Train, &indices, &mut images);
 //! mnist.fill_one_hot(Split::Train, &indices, 0.1, 0.8, &mut targets);
 //! # Ok::<(), apical_datasets::DatasetError>(())

@@ -1,4 +1,5 @@
-//! The MNIST handwritten digits, read from the four standard IDX files.
+//! The MNIST handwritten digits, or any data set stored like them, read from the four standard
+//! IDX files.
 //!
 //! [`Mnist::load`] reads `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` from one directory.
@@ -11,15 +12,26 @@
 //! taken deterministically as the **last** 5 000 images of the training file,
 //! so the training split is its first 55 000 images. No shuffling happens here.
 //!
-//! Images are kept as raw bytes (one byte per pixel, row-major 28×28) and are
-//! scaled to `[0, 1]` only when a batch is filled with [`Mnist::fill_batch`].
+//! Images are kept as raw bytes (one byte per pixel, row-major rows × columns)
+//! and are scaled to `[0, 1]` only when a batch is filled with
+//! [`Mnist::fill_batch`].
+//!
+//! # Other data sets
+//!
+//! Nothing here is specific to MNIST's digits except the file names: images
+//! may have any size (MNIST's are 28×28, and so are Fashion-MNIST's), the same
+//! in the training and the test file, and the number of classes is one more
+//! than the largest label of either file (10 for MNIST). [`Mnist::image_size`]
+//! and [`Mnist::classes`] tell a network how many inputs and outputs it needs.
 //!
 //! # Limits
 //!
 //! Each file is read as a stream, decompressed on the fly, and its IDX header
 //! is checked before its payload: the magic number (2051 for images, 2049 for
-//! labels), then the dimensions (28×28 for images) and the item count, which
-//! may be at most [`MAX_ITEMS`]. The payload size follows from the header, and
+//! labels), then the dimensions and the item count. An image needs at least
+//! one row and one column and may hold at most [`MAX_IMAGE_PIXELS`] pixels; a
+//! file may announce at most [`MAX_ITEMS`] items and [`MAX_PAYLOAD_BYTES`]
+//! bytes of pixels. The payload size follows from the header, and
 //! at most that many bytes and one more are read, so memory is bounded by what
 //! the header announces, never by the length of the (compressed) file: a gzip
 //! bomb is refused after decompressing a few kilobytes past its payload. A file
@@ -44,14 +56,6 @@ use flate2::read::MultiGzDecoder;
 
 use crate::DatasetError;
 
-/// The number of pixel rows of one image.
-pub const IMAGE_ROWS: usize = 28;
-/// The number of pixel columns of one image.
-pub const IMAGE_COLS: usize = 28;
-/// The number of pixels of one image (28 × 28 = 784).
-pub const IMAGE_SIZE: usize = IMAGE_ROWS * IMAGE_COLS;
-/// The number of digit classes.
-pub const NUM_CLASSES: usize = 10;
 /// The validation size used by [`Mnist::load`], as in the paper.
 pub const DEFAULT_VALIDATION: usize = 5_000;
 
@@ -76,6 +80,13 @@ pub const EXPECTED_FILES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, 
 /// that announces the most an IDX header can (2^32 − 1 images, 3.4 TB) is
 /// refused before anything is allocated.
 pub const MAX_ITEMS: usize = 1_000_000;
+
+/// The most pixels of one image: 256 × 256, 84 times MNIST's 784.
+pub const MAX_IMAGE_PIXELS: usize = 1 << 16;
+
+/// The most payload bytes one image file may announce: 1 GiB, 22 times the
+/// 47 040 000 of the MNIST training file.
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 30;
 
 /// The most memory reserved for a payload before its bytes arrive.
 const INITIAL_RESERVE: usize = 16 << 20;
@@ -118,19 +129,41 @@ impl fmt::Display for Split {
     }
 }
 
-/// The MNIST data set held in memory as raw bytes.
+/// The images of one IDX image file: their size and their pixels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Images {
+    /// The pixel rows of every image.
+    pub rows: usize,
+    /// The pixel columns of every image.
+    pub cols: usize,
+    /// The pixels of all images, row-major, `rows × cols` bytes an image.
+    pub pixels: Vec<u8>,
+}
+
+impl Images {
+    /// The number of images.
+    pub fn count(&self) -> usize {
+        self.pixels.len() / (self.rows * self.cols)
+    }
+}
+
+/// An MNIST-like data set held in memory as raw bytes.
 #[derive(Clone, Debug)]
 pub struct Mnist {
-    /// All images of the training file, 784 bytes each; the validation split is at the end.
+    /// All images of the training file; the validation split is at the end.
     train_images: Vec<u8>,
     /// All labels of the training file.
     train_labels: Vec<u8>,
-    /// All images of the test file, 784 bytes each.
+    /// All images of the test file.
     test_images: Vec<u8>,
     /// All labels of the test file.
     test_labels: Vec<u8>,
     /// How many images at the end of the training file form the validation split.
     validation: usize,
+    /// The pixel rows and columns of every image.
+    dims: (usize, usize),
+    /// One more than the largest label.
+    classes: usize,
 }
 
 impl Mnist {
@@ -157,10 +190,12 @@ impl Mnist {
     /// Returns [`DatasetError::MissingFiles`] listing every expected file that
     /// exists neither plain nor gzipped, and otherwise an error naming the
     /// first file that cannot be read or decompressed, has the wrong IDX magic
-    /// number, image dimensions other than 28×28, a count above [`MAX_ITEMS`],
-    /// a payload shorter than its header announces or data after it, an image
-    /// count different from its label file's, or a label outside `0..=9`
-    /// (see [`parse_images`] and [`parse_labels`]), or holds no images.
+    /// number, an image size out of bounds, a count above [`MAX_ITEMS`], a
+    /// payload shorter than its header announces or data after it, or an image
+    /// count different from its label file's (see [`parse_images`] and
+    /// [`parse_labels`]), or holds no images. Returns
+    /// [`DatasetError::SizeMismatch`] if the test images differ in size from
+    /// the training images.
     /// Returns [`DatasetError::ValidationTooLarge`] if `validation` exceeds the
     /// number of training images, and [`DatasetError::EmptySplit`] if it is 0
     /// or equals that number, leaving the validation or the training split
@@ -170,6 +205,16 @@ impl Mnist {
 
         let (train_images, train_labels) = read_pair(&train_images_path, &train_labels_path)?;
         let (test_images, test_labels) = read_pair(&test_images_path, &test_labels_path)?;
+        let dims = (train_images.rows, train_images.cols);
+        if (test_images.rows, test_images.cols) != dims {
+            return Err(DatasetError::SizeMismatch {
+                train: train_images_path,
+                train_dims: dims,
+                test: test_images_path,
+                test_dims: (test_images.rows, test_images.cols),
+            });
+        }
+        let largest = train_labels.iter().chain(&test_labels).max().copied().unwrap_or(0);
 
         if validation > train_labels.len() {
             return Err(DatasetError::ValidationTooLarge {
@@ -194,7 +239,31 @@ impl Mnist {
             });
         }
 
-        Ok(Mnist { train_images, train_labels, test_images, test_labels, validation })
+        Ok(Mnist {
+            train_images: train_images.pixels,
+            train_labels,
+            test_images: test_images.pixels,
+            test_labels,
+            validation,
+            dims,
+            classes: usize::from(largest) + 1,
+        })
+    }
+
+    /// The pixel rows and columns of every image.
+    pub fn dims(&self) -> (usize, usize) {
+        self.dims
+    }
+
+    /// The number of pixels of one image, rows × columns (784 for MNIST).
+    pub fn image_size(&self) -> usize {
+        self.dims.0 * self.dims.1
+    }
+
+    /// The number of classes: one more than the largest label of the training and the test file
+    /// (10 for MNIST).
+    pub fn classes(&self) -> usize {
+        self.classes
     }
 
     /// The number of images in `split`.
@@ -202,7 +271,7 @@ impl Mnist {
         self.labels(split).len()
     }
 
-    /// The labels of all images in `split`, in order, each in `0..=9`.
+    /// The labels of all images in `split`, in order, each below [`Mnist::classes`].
     pub fn labels(&self, split: Split) -> &[u8] {
         let train_count = self.train_labels.len() - self.validation;
         match split {
@@ -212,7 +281,7 @@ impl Mnist {
         }
     }
 
-    /// The label, in `0..=9`, of image `i` of `split`.
+    /// The label, below [`Mnist::classes`], of image `i` of `split`.
     ///
     /// # Panics
     ///
@@ -223,7 +292,7 @@ impl Mnist {
         labels[i]
     }
 
-    /// The 784 raw pixels (0..=255, row-major 28×28) of image `i` of `split`.
+    /// The raw pixels (0..=255, row-major) of image `i` of `split`.
     ///
     /// # Panics
     ///
@@ -231,35 +300,38 @@ impl Mnist {
     pub fn pixels(&self, split: Split, i: usize) -> &[u8] {
         let count = self.len(split);
         assert!(i < count, "image index {i} out of range for the {split} split of {count} images");
+        let size = self.image_size();
         let start = match split {
             Split::Train => i,
             Split::Validation => self.train_labels.len() - self.validation + i,
             Split::Test => i,
-        } * IMAGE_SIZE;
+        } * size;
         let images = match split {
             Split::Train | Split::Validation => &self.train_images,
             Split::Test => &self.test_images,
         };
-        &images[start..start + IMAGE_SIZE]
+        &images[start..start + size]
     }
 
     /// Writes the images `indices` of `split`, scaled to `[0, 1]` (pixel / 255),
-    /// into `out` as a column-major 784 × `indices.len()` matrix: column `j`
-    /// (entries `784 * j .. 784 * (j + 1)`) is image `indices[j]`.
+    /// into `out` as a column-major n × `indices.len()` matrix, n =
+    /// [`Mnist::image_size`]: column `j` (entries `n * j .. n * (j + 1)`) is
+    /// image `indices[j]`.
     ///
     /// # Panics
     ///
-    /// Panics if `out.len() != 784 * indices.len()` or if an index is out of
+    /// Panics if `out.len() != n * indices.len()` or if an index is out of
     /// range for `split`.
     pub fn fill_batch(&self, split: Split, indices: &[usize], out: &mut [f64]) {
+        let size = self.image_size();
         assert_eq!(
             out.len(),
-            IMAGE_SIZE * indices.len(),
-            "fill_batch: output holds {} values, expected 784 x {} images",
+            size * indices.len(),
+            "fill_batch: output holds {} values, expected {size} x {} images",
             out.len(),
             indices.len()
         );
-        for (column, &i) in out.chunks_exact_mut(IMAGE_SIZE).zip(indices) {
+        for (column, &i) in out.chunks_exact_mut(size).zip(indices) {
             for (value, &pixel) in column.iter_mut().zip(self.pixels(split, i)) {
                 *value = f64::from(pixel) / 255.0;
             }
@@ -267,22 +339,24 @@ impl Mnist {
     }
 
     /// Writes one-hot targets for the images `indices` of `split` into `out`
-    /// as a column-major 10 × `indices.len()` matrix: column `j` is `low`
-    /// everywhere except `high` at row `label(split, indices[j])`.
+    /// as a column-major c × `indices.len()` matrix, c = [`Mnist::classes`]:
+    /// column `j` is `low` everywhere except `high` at row
+    /// `label(split, indices[j])`.
     ///
     /// # Panics
     ///
-    /// Panics if `out.len() != 10 * indices.len()` or if an index is out of
+    /// Panics if `out.len() != c * indices.len()` or if an index is out of
     /// range for `split`.
     pub fn fill_one_hot(&self, split: Split, indices: &[usize], low: f64, high: f64, out: &mut [f64]) {
+        let classes = self.classes;
         assert_eq!(
             out.len(),
-            NUM_CLASSES * indices.len(),
-            "fill_one_hot: output holds {} values, expected 10 x {} images",
+            classes * indices.len(),
+            "fill_one_hot: output holds {} values, expected {classes} x {} images",
             out.len(),
             indices.len()
         );
-        for (column, &i) in out.chunks_exact_mut(NUM_CLASSES).zip(indices) {
+        for (column, &i) in out.chunks_exact_mut(classes).zip(indices) {
             column.fill(low);
             column[usize::from(self.label(split, i))] = high;
         }
@@ -318,10 +392,10 @@ fn resolve_files(dir: &Path) -> Result<[PathBuf; 4], DatasetError> {
 }
 
 /// Reads an image file and its label file and checks that they agree.
-fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Vec<u8>, Vec<u8>), DatasetError> {
+fn read_pair(images_path: &Path, labels_path: &Path) -> Result<(Images, Vec<u8>), DatasetError> {
     let images = parse_images(images_path, open(images_path)?)?;
     let labels = parse_labels(labels_path, open(labels_path)?)?;
-    let image_count = images.len() / IMAGE_SIZE;
+    let image_count = images.count();
     if image_count != labels.len() {
         return Err(DatasetError::CountMismatch {
             images: images_path.to_path_buf(),
@@ -342,7 +416,7 @@ fn open(path: &Path) -> Result<File, DatasetError> {
 }
 
 /// Parses an IDX image file, plain or gzipped, from `reader` and returns its
-/// pixels, 784 bytes per image.
+/// images.
 ///
 /// `path` only names the source in error messages; nothing is opened, so a
 /// fuzz target can pass arbitrary bytes (`&[u8]` is a reader) under any name.
@@ -352,20 +426,35 @@ fn open(path: &Path) -> Result<File, DatasetError> {
 /// # Errors
 ///
 /// Returns an error naming `path` if the data cannot be read or decompressed,
-/// have the wrong IDX magic number, a short header, image dimensions other
-/// than 28×28, more than [`MAX_ITEMS`] images, a payload shorter than its
-/// header announces, or data after that payload.
-pub fn parse_images(path: &Path, reader: impl Read) -> Result<Vec<u8>, DatasetError> {
+/// have the wrong IDX magic number, a short header, an image of no rows or
+/// columns or of more than [`MAX_IMAGE_PIXELS`] pixels, more than
+/// [`MAX_ITEMS`] images or [`MAX_PAYLOAD_BYTES`] bytes of pixels, a payload
+/// shorter than its header announces, or data after that payload.
+pub fn parse_images(path: &Path, reader: impl Read) -> Result<Images, DatasetError> {
     let mut idx = IdxReader::new(path, reader)?;
     let [count, rows, cols] = idx.header(IMAGES_MAGIC, "images")?;
-    if rows as usize != IMAGE_ROWS || cols as usize != IMAGE_COLS {
-        return Err(DatasetError::BadDimensions { path: path.to_path_buf(), rows, cols });
+    let pixels = u64::from(rows) * u64::from(cols);
+    if pixels == 0 || pixels > MAX_IMAGE_PIXELS as u64 {
+        return Err(DatasetError::BadDimensions { path: path.to_path_buf(), rows, cols, max: MAX_IMAGE_PIXELS });
     }
-    idx.payload(count, IMAGE_SIZE, "images")
+    let size = pixels as usize;
+    let bytes = u64::from(count) * pixels;
+    if usize::try_from(count).is_ok_and(|n| n <= MAX_ITEMS) && bytes > MAX_PAYLOAD_BYTES as u64 {
+        return Err(DatasetError::PayloadTooLarge {
+            path: path.to_path_buf(),
+            count,
+            rows,
+            cols,
+            bytes,
+            max: MAX_PAYLOAD_BYTES,
+        });
+    }
+    let pixels = idx.payload(count, size, "images")?;
+    Ok(Images { rows: rows as usize, cols: cols as usize, pixels })
 }
 
 /// Parses an IDX label file, plain or gzipped, from `reader` and returns its
-/// labels, each checked to be in `0..=9`.
+/// labels; any byte is a label.
 ///
 /// As for [`parse_images`], `path` only names the source in error messages.
 ///
@@ -373,16 +462,12 @@ pub fn parse_images(path: &Path, reader: impl Read) -> Result<Vec<u8>, DatasetEr
 ///
 /// Returns an error naming `path` if the data cannot be read or decompressed,
 /// have the wrong IDX magic number, a short header, more than [`MAX_ITEMS`]
-/// labels, a payload shorter than its header announces, data after that
-/// payload, or a label outside `0..=9`.
+/// labels, a payload shorter than its header announces, or data after that
+/// payload.
 pub fn parse_labels(path: &Path, reader: impl Read) -> Result<Vec<u8>, DatasetError> {
     let mut idx = IdxReader::new(path, reader)?;
     let [count] = idx.header(LABELS_MAGIC, "labels")?;
-    let labels = idx.payload(count, 1, "labels")?;
-    if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &label)| usize::from(label) >= NUM_CLASSES) {
-        return Err(DatasetError::LabelOutOfRange { path: path.to_path_buf(), index, label });
-    }
-    Ok(labels)
+    idx.payload(count, 1, "labels")
 }
 
 /// An IDX file being read, decompressed on the fly if it is gzipped.
@@ -484,6 +569,9 @@ impl<'a> IdxReader<'a> {
 mod tests {
     use super::*;
     use flate2::Compression;
+    /// The pixels of one MNIST image and MNIST's classes, which the synthetic files below share.
+    const IMAGE_SIZE: usize = 784;
+    const NUM_CLASSES: usize = 10;
     use flate2::write::GzEncoder;
     use std::fs;
     use std::io::Write;
@@ -692,12 +780,52 @@ mod tests {
     }
 
     #[test]
-    fn wrong_dimensions_are_an_error() {
+    fn test_images_of_another_size_are_an_error() {
         let dir = TempDir::new("dims");
         write_valid_set(&dir.0, false);
         fs::write(dir.0.join(TEST_IMAGES), idx_images(7, 28, 27)).unwrap();
         let err = load_error(&dir.0);
+        assert!(err.contains(TRAIN_IMAGES) && err.contains("28x28"), "{err}");
         assert!(err.contains(TEST_IMAGES) && err.contains("28x27"), "{err}");
+    }
+
+    #[test]
+    fn images_of_any_size_load_with_the_classes_of_their_labels() {
+        let dir = TempDir::new("anysize");
+        let labels = |count: usize| (0..count).map(|i| (i % 4) as u8).collect::<Vec<_>>();
+        fs::write(dir.0.join(TRAIN_IMAGES), idx_images(20, 5, 3)).unwrap();
+        fs::write(dir.0.join(TRAIN_LABELS), idx_labels(&labels(20))).unwrap();
+        fs::write(dir.0.join(TEST_IMAGES), gzip(&idx_images(7, 5, 3))).unwrap();
+        // The largest label, 11, is in the test file only.
+        fs::write(dir.0.join(TEST_LABELS), idx_labels(&[0, 1, 2, 3, 11, 0, 1])).unwrap();
+        let data = Mnist::load_with(&dir.0, 5).unwrap();
+        assert_eq!((data.dims(), data.image_size(), data.classes()), ((5, 3), 15, 12));
+        assert_eq!(data.pixels(Split::Validation, 1), &(16..31).map(|p| p as u8).collect::<Vec<_>>()[..]);
+        let mut y = vec![f64::NAN; 12];
+        data.fill_one_hot(Split::Test, &[4], 0.0, 1.0, &mut y);
+        assert_eq!(y.iter().position(|&v| v == 1.0), Some(11));
+        let mut x = vec![f64::NAN; 30];
+        data.fill_batch(Split::Train, &[0, 2], &mut x);
+        assert_eq!((x[14], x[15]), (14.0 / 255.0, 2.0 / 255.0));
+    }
+
+    #[test]
+    fn empty_and_oversized_images_are_refused_from_the_header() {
+        let header = sized_images_header;
+        for (rows, cols) in [(0, 28), (28, 0), (257, 256), (65_535, 65_535), (u32::MAX, u32::MAX)] {
+            let err = parse_images(Path::new("odd"), header(1, rows, cols).as_slice()).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "odd holds {rows}x{cols} images; an image needs at least one row and one column and at most 65536 pixels"
+                )
+            );
+        }
+        // 16 385 images of 256 × 256 pixels exceed 1 GiB; 16 384 fit and fail on their payload.
+        let err = parse_images(Path::new("big"), header(16_385, 256, 256).as_slice()).unwrap_err().to_string();
+        assert!(err.contains("16385 images of 256x256 pixels, 1073807360 bytes, more than the 1073741824"), "{err}");
+        let err = parse_images(Path::new("big"), header(16_384, 256, 256).as_slice()).unwrap_err().to_string();
+        assert!(err.contains("has 0 payload bytes but its header announces 1073741824"), "{err}");
     }
 
     #[test]
@@ -746,18 +874,6 @@ mod tests {
     }
 
     #[test]
-    fn label_out_of_range_is_an_error() {
-        let dir = TempDir::new("label");
-        write_valid_set(&dir.0, false);
-        let mut labels = cyclic_labels(20);
-        labels[13] = 10;
-        fs::write(dir.0.join(TRAIN_LABELS), idx_labels(&labels)).unwrap();
-        let err = load_error(&dir.0);
-        assert!(err.contains(TRAIN_LABELS), "{err}");
-        assert!(err.contains("label 10") && err.contains("index 13"), "{err}");
-    }
-
-    #[test]
     fn missing_files_are_listed() {
         let dir = TempDir::new("missing");
         write_valid_set(&dir.0, true);
@@ -787,7 +903,12 @@ mod tests {
 
     /// The header of an IDX image file announcing `count` images of 28×28.
     fn images_header(count: u32) -> Vec<u8> {
-        [IMAGES_MAGIC, count, 28, 28].iter().flat_map(|word| word.to_be_bytes()).collect()
+        sized_images_header(count, 28, 28)
+    }
+
+    /// The header of an IDX image file announcing `count` images of `rows` × `cols`.
+    fn sized_images_header(count: u32, rows: u32, cols: u32) -> Vec<u8> {
+        [IMAGES_MAGIC, count, rows, cols].iter().flat_map(|word| word.to_be_bytes()).collect()
     }
 
     #[test]
@@ -892,6 +1013,7 @@ mod tests {
             return;
         };
         let mnist = Mnist::load(&Path::new(&root).join("mnist")).unwrap();
+        assert_eq!((mnist.dims(), mnist.classes()), ((28, 28), NUM_CLASSES));
         assert_eq!(mnist.len(Split::Train), 55_000);
         assert_eq!(mnist.len(Split::Validation), 5_000);
         assert_eq!(mnist.len(Split::Test), 10_000);

@@ -15,7 +15,14 @@
 //! 4. plasticity, averaged over the batch, presynaptic rates from the forward sweep:
 //!        ΔW_k    = (η_k / B)    (φ(u_k)   − φ(v̂_B,k)) r_{k−1}ᵀ,   v̂_B,k = (1 − λ_A) v_B,k, v̂_B,N = v_B,N   (Eq. 7)
 //!        ΔW^IP_k = (η^IP_k / B) (φ(u^I_k) − φ(v^I_k))  r_kᵀ                                       (Eq. 8)
+//!    and where W^PI_k and B_k learn (spec §7's reading), with the nudged state of steps 2–3:
+//!        ΔW^PI_k = (η^PI_k / B) (0 − v_A,k) φ(u^I_k)ᵀ                                            (Eq. 9)
+//!        ΔB_k    = (η^B_k / B)  (φ(u_k) − φ(B_k φ(u_{k+1}))) φ(u_{k+1})ᵀ                           (Eq. 10)
 //! ```
+//!
+//! All updates of a mini-batch are computed from the weights it started with. The rates of W^PI_k
+//! and B_k are applied as configured: their teaching signals, v_A,k and the top-down
+//! prediction error, are not diluted by the mixing the way the errors of Eqs. 7–8 are.
 //!
 //! The gain c_k of the forward rates is 1 for the output. For a hidden layer it is set by
 //! [`HiddenRates`]: c_k = 1 in spec §7's reading (`Basal`), or c_k = 1 − λ_A (`Soma`). The second
@@ -25,7 +32,8 @@
 //! potential the layer actually fires at. In the `Basal` reading the slope is taken at
 //! (1 − λ_A) v_B,k while the layer fires at v_B,k. The two readings agree as λ_A → 0.
 //!
-//! B_k and W^PI_k stay fixed. In the self-predicting state of this convention,
+//! Unless `eta_pi` and `eta_down` are set, B_k and W^PI_k stay fixed. In the self-predicting state
+//! of this convention,
 //! W^PI_k = −B_k and W^IP_k = W_{k+1} if k + 1 = N, else (1 − λ_A) W_{k+1} ([`make_self_predicting`]),
 //! every apical potential vanishes without a target and all updates are zero.
 //!
@@ -115,19 +123,25 @@ pub fn make_self_predicting(weights: &mut Weights, mixing: &Mixing) {
     }
 }
 
-/// The learning rates a training step applies: η_k of W_k and η^IP_k of W^IP_k, already rescaled.
+/// The learning rates a training step applies: η_k of W_k and η^IP_k of W^IP_k, already rescaled,
+/// and η^PI_k of W^PI_k and η^B_k of B_k.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rates {
     /// The rates of W_1 … W_N.
     pub up: Vec<Real>,
     /// The rates of W^IP_1 … W^IP_{N−1} (zero for backprop).
     pub ip: Vec<Real>,
+    /// The rates of W^PI_1 … W^PI_{N−1} (zero for backprop).
+    pub pi: Vec<Real>,
+    /// The rates of B_1 … B_{N−1} (zero for backprop).
+    pub down: Vec<Real>,
 }
 
 impl Rates {
     /// The rates of the matrices that learn (`Synapses::learns`), each multiplied by its
     /// inverse dilution factor (module docs) when `rescale` is set and the learner is the
-    /// microcircuit. Backprop and feedback alignment never update W^IP.
+    /// microcircuit. Backprop and feedback alignment never update W^IP, W^PI or B; the rates of
+    /// W^PI and B are never rescaled.
     pub fn new(weights: &Weights, mixing: &Mixing, learner: Learner, rescale: bool) -> Self {
         let depth = weights.up.len();
         let mut f_up = vec![1.0; depth];
@@ -143,16 +157,29 @@ impl Rates {
         }
         let rate = |s: &apical_rules::Synapses, f: Real| if s.learns() { s.eta * f } else { 0.0 };
         let up = weights.up.iter().zip(&f_up).map(|(s, &f)| rate(s, f)).collect();
-        let ip = match learner {
-            Learner::Microcircuit => weights.ip.iter().zip(&f_ip).map(|(s, &f)| rate(s, f)).collect(),
+        let lateral = |list: &[apical_rules::Synapses], f: &[Real]| match learner {
+            Learner::Microcircuit => list.iter().zip(f).map(|(s, &f)| rate(s, f)).collect(),
             Learner::Backprop | Learner::FeedbackAlignment => vec![0.0; depth - 1],
         };
-        Rates { up, ip }
+        let ones = vec![1.0; depth - 1];
+        Rates {
+            up,
+            ip: lateral(&weights.ip, &f_ip),
+            pi: lateral(&weights.pi, &ones),
+            down: lateral(&weights.down, &ones),
+        }
     }
 
     /// Every rate multiplied by `factor` (a learning-rate schedule).
     pub fn scaled(&self, factor: Real) -> Rates {
-        Rates { up: self.up.iter().map(|r| r * factor).collect(), ip: self.ip.iter().map(|r| r * factor).collect() }
+        let scale = |rates: &[Real]| rates.iter().map(|r| r * factor).collect();
+        Rates { up: scale(&self.up), ip: scale(&self.ip), pi: scale(&self.pi), down: scale(&self.down) }
+    }
+
+    /// Whether hidden layer k + 1's W^IP, W^PI or B learns, or W_{k+1}: the nudged sweep must
+    /// reach that layer.
+    fn reaches(&self, k: usize) -> bool {
+        [self.up[k], self.ip[k], self.pi[k], self.down[k]].iter().any(|&r| r != 0.0)
     }
 }
 
@@ -289,10 +316,14 @@ pub struct TwoStep {
     r_nudged: Vec<Matrix>,
     /// v_A,1 … v_A,{N−1}.
     v_apical: Vec<Matrix>,
+    /// The top-down parts B_k φ(u_{k+1}) of v_A,1 … v_A,{N−1}.
+    v_top_down: Vec<Matrix>,
     /// The postsynaptic factors of Eq. 7 (or the backprop errors δ_k), one per W_k.
     post_up: Vec<Matrix>,
     /// The postsynaptic factors of Eq. 8, one per W^IP_k.
     post_ip: Vec<Matrix>,
+    /// The postsynaptic factors of Eq. 10, one per B_k (Eq. 9's is −v_A,k).
+    post_down: Vec<Matrix>,
 }
 
 impl TwoStep {
@@ -311,8 +342,10 @@ impl TwoStep {
             u: per_layer(1..depth + 1),
             r_nudged: per_layer(1..depth + 1),
             v_apical: per_layer(1..depth),
+            v_top_down: per_layer(1..depth),
             post_up: per_layer(1..depth + 1),
             post_ip: per_layer(2..depth + 1),
+            post_down: per_layer(1..depth),
         }
     }
 
@@ -332,7 +365,8 @@ impl TwoStep {
     }
 
     /// One training step on the current mini-batch: the forward sweep, then the learner's
-    /// updates of W (and W^IP for the microcircuit) with the given rates.
+    /// updates of W (and of W^IP, W^PI and B for the microcircuit, where their rates are not 0)
+    /// with the given rates.
     pub fn train(&mut self, weights: &mut Weights, learner: Learner, rates: &Rates) {
         self.forward.run(weights, self.phi);
         match learner {
@@ -352,16 +386,29 @@ impl TwoStep {
                 gemm(&mut syn.w, true, self.post_ip[k].as_ref(), pre, rates.ip[k] * scale);
             }
         }
+        for (k, syn) in weights.pi.iter_mut().enumerate() {
+            if rates.pi[k] != 0.0 {
+                // Eq. 9: the postsynaptic factor 0 − v_A,k enters as the negative scale.
+                let pre = self.r_inter[k].as_ref().transpose();
+                gemm(&mut syn.w, true, self.v_apical[k].as_ref(), pre, -rates.pi[k] * scale);
+            }
+        }
+        for (k, syn) in weights.down.iter_mut().enumerate() {
+            if rates.down[k] != 0.0 {
+                let pre = self.r_nudged[k + 1].as_ref().transpose();
+                gemm(&mut syn.w, true, self.post_down[k].as_ref(), pre, rates.down[k] * scale);
+            }
+        }
     }
 
-    /// Steps 2–3 of the module docs, leaving the postsynaptic factors of Eqs. 7 and 8. The
-    /// downward sweep stops below the lowest hidden layer whose W or W^IP learns.
+    /// Steps 2–3 of the module docs, leaving the postsynaptic factors of Eqs. 7, 8 and 10. The
+    /// downward sweep stops below the lowest hidden layer whose W, W^IP, W^PI or B learns.
     fn nudged_sweep(&mut self, weights: &Weights, rates: &Rates) {
         let phi = self.phi;
         let Mixing { lambda_a, lambda_n, lambda_i } = self.mixing;
         let depth = self.u.len();
         let top = depth - 1;
-        let lowest = (0..top).find(|&k| rates.up[k] != 0.0 || rates.ip[k] != 0.0).unwrap_or(top);
+        let lowest = (0..top).find(|&k| rates.reaches(k)).unwrap_or(top);
         for k in lowest..top {
             gemm(&mut self.v_inter[k], false, weights.ip[k].w.as_ref(), self.forward.r[k + 1].as_ref(), 1.0);
         }
@@ -384,7 +431,8 @@ impl TwoStep {
             phi.apply_slice_in_place(r_inter);
             prediction_error(phi, r_inter, v_inter, self.post_ip[k].as_mut_slice());
             // Apical potential (Eq. 4) and the nudged hidden soma.
-            gemm(&mut self.v_apical[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
+            gemm(&mut self.v_top_down[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
+            self.v_apical[k].as_mut_slice().copy_from_slice(self.v_top_down[k].as_slice());
             gemm(&mut self.v_apical[k], true, weights.pi[k].w.as_ref(), self.r_inter[k].as_ref(), 1.0);
             // v̂_B,k waits in the postsynaptic factor until φ(v̂_B,k) replaces it.
             let v_basal = self.forward.v_basal[k].as_slice();
@@ -401,6 +449,9 @@ impl TwoStep {
             phi.apply_slice_in_place(post);
             for (p, &r) in post.iter_mut().zip(r.iter()) {
                 *p = r - *p;
+            }
+            if rates.down[k] != 0.0 {
+                prediction_error(phi, r, self.v_top_down[k].as_slice(), self.post_down[k].as_mut_slice());
             }
         }
     }
@@ -625,6 +676,91 @@ mod tests {
             assert!(d2 < 0.02, "layer {}: relative difference {d2} at λ = 0.01", layer + 1);
             assert!((1.7..2.3).contains(&(d1 / d2)), "layer {}: difference ratio {}", layer + 1, d1 / d2);
             assert!((3.0..5.0).contains(&(c1 / c2)), "layer {}: 1 − cos ratio {} ({c1}, {c2})", layer + 1, c1 / c2);
+        }
+    }
+
+    /// The changes of W^PI_k and B_k over one training step of the two-step engine, divided by
+    /// their rates (so the batch-averaged Eq. 9–10 inductions), and the same averages of the
+    /// continuous-time engine's inductions at the steady state of each input and target. The
+    /// continuous engine's induction is read from the trace one Euler step after its steady state:
+    /// Δ = (dt / τ_w) I from a zero trace.
+    fn lateral_inductions(sizes: &[usize], s: Real, edit: impl Fn(&mut Weights)) -> [(Matrix, Matrix); 2] {
+        let g = CompartmentParams { g_lk: 0.0, g_b: 1.0, g_a: s, g_d: 1.0, g_som: s, g_som_i: s };
+        let mut cfg = model(sizes, g, 1.0);
+        let hidden = sizes.len() - 2;
+        cfg.plasticity.eta_pi = vec![0.5; hidden];
+        cfg.plasticity.eta_down = vec![0.25; hidden];
+        cfg.dynamics.sigma = 0.0;
+        let shape = Shape { sizes: sizes.to_vec(), bias: true };
+        let mut weights = Weights::from_config(&cfg, &shape);
+        edit(&mut weights);
+        let (n_in, n_out) = (sizes[0], sizes[sizes.len() - 1]);
+        let inputs: Vec<Real> = (0..n_in * BATCH).map(|i| (0.37 * i as Real).sin().abs()).collect();
+        let u_trgt: Vec<Real> = (0..n_out * BATCH).map(|i| 2.0 * (1.3 * i as Real).cos()).collect();
+
+        let mixing = Mixing::from_conductances(&cfg.network.conductances);
+        let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Soma, BATCH);
+        engine.set_batch(&inputs, &u_trgt);
+        let rates = Rates::new(&weights, &mixing, Learner::Microcircuit, true);
+        assert_eq!((rates.pi.clone(), rates.down.clone()), (vec![0.5; hidden], vec![0.25; hidden]));
+        let mut after = weights.clone();
+        engine.train(&mut after, Learner::Microcircuit, &rates);
+        let change = |a: &Matrix, b: &Matrix, eta: Real| {
+            Matrix::from_fn(a.nrows(), a.ncols(), |i, j| (a.get(i, j) - b.get(i, j)) / eta)
+        };
+        let batched =
+            (change(&after.pi[0].w, &weights.pi[0].w, 0.5), change(&after.down[0].w, &weights.down[0].w, 0.25));
+
+        let (pi, down) = (&weights.pi[0].w, &weights.down[0].w);
+        let mut sum = (Matrix::zeros(pi.nrows(), pi.ncols()), Matrix::zeros(down.nrows(), down.ncols()));
+        for b in 0..BATCH {
+            let mut circuit = crate::engine::microcircuit::Microcircuit::with_weights(&cfg, weights.clone());
+            circuit.set_input(&inputs[b * n_in..(b + 1) * n_in]);
+            circuit.set_target(Some(&u_trgt[b * n_out..(b + 1) * n_out]));
+            assert!(circuit.settle(1e-14, 100_000).is_some(), "no steady state for input {b}");
+            circuit.step(true).unwrap();
+            let per_trace = cfg.plasticity.tau_w / cfg.dynamics.dt / BATCH as Real;
+            for (total, trace) in
+                [(&mut sum.0, &circuit.weights.pi[0].trace), (&mut sum.1, &circuit.weights.down[0].trace)]
+            {
+                for (t, x) in total.as_mut_slice().iter_mut().zip(trace.as_slice()) {
+                    *t += x * per_trace;
+                }
+            }
+        }
+        [batched, sum]
+    }
+
+    /// Where the two states coincide, the two-step engine's Eq. 9–10 updates are the continuous
+    /// engine's. With one hidden layer and W_2 = W^IP_1 = 0, the output and the interneurons see
+    /// no hidden rate, so the forward sweep's rates (the two-step engine's only approximation) do
+    /// not matter: v_B,2 = v^I_1 = 0 in both, and u_2, u^I_1, v_A,1 and u_1 agree.
+    #[test]
+    fn plastic_lateral_and_top_down_weights_learn_as_in_the_continuous_engine() {
+        let [(pi, down), (pi_ct, down_ct)] = lateral_inductions(&[4, 5, 3], 0.8, |w| {
+            w.up[1].w = Matrix::zeros(w.up[1].w.nrows(), w.up[1].w.ncols());
+            w.ip[0].w = Matrix::zeros(w.ip[0].w.nrows(), w.ip[0].w.ncols());
+        });
+        for (name, a, b) in [("W^PI", &pi, &pi_ct), ("B", &down, &down_ct)] {
+            let size = b.sq_norm().sqrt();
+            assert!(size > 1e-2, "{name}: the continuous induction is {size}");
+            assert!(a.distance(b) < 1e-10 * size, "{name}: {} apart, size {size}", a.distance(b));
+        }
+    }
+
+    /// In general the two-step state approximates the continuous steady state to first order in
+    /// the mixing, and so do the Eq. 9–10 updates: halving λ halves their relative difference.
+    #[test]
+    fn plastic_lateral_and_top_down_updates_approach_the_continuous_ones_as_lambda_falls() {
+        let relative = |s: Real| {
+            let [(pi, down), (pi_ct, down_ct)] = lateral_inductions(&SIZES, s, |_| {});
+            [pi.distance(&pi_ct) / pi_ct.sq_norm().sqrt(), down.distance(&down_ct) / down_ct.sq_norm().sqrt()]
+        };
+        let (coarse, fine) = (relative(0.02), relative(0.01));
+        for (i, name) in ["W^PI", "B"].iter().enumerate() {
+            assert!(fine[i] < 0.05, "{name}: relative difference {} at s = 0.01", fine[i]);
+            let ratio = coarse[i] / fine[i];
+            assert!((1.7..2.3).contains(&ratio), "{name}: difference ratio {ratio} ({}, {})", coarse[i], fine[i]);
         }
     }
 

@@ -26,7 +26,7 @@ pub use fig_s1::FigS1Config;
 pub use fig1::Fig1Config;
 pub use fig2::{Fig2Config, Fig2Learner};
 pub use mnist::MnistConfig;
-pub use mnist::run::{Misclassified, SavedModel, initial_weights as mnist_initial_weights, load_mnist};
+pub use mnist::run::{Misclassified, SavedModel, check_sizes, initial_weights as mnist_initial_weights, load_data};
 pub use probe::{ProbeMetrics, probe};
 
 use std::time::Instant;

@@ -2,12 +2,21 @@
 //!
 //! A 784-500-500-10 network with the logistic φ and a plastic bias on every neuron learns the
 //! handwritten digits from a self-predicting start. Top-down B_k and W^PI_k = −B_k stay fixed
-//! and random; W_k learns by Eq. 7 and W^IP_k by Eq. 8 in the two-step engine of
+//! and random unless `plasticity.eta_pi` and `eta_down` are set (Eqs. 9 and 10; the preset
+//! `mnist-learned-feedback` learns every matrix of a 784-1000-10 network from a random start,
+//! which needs W^PI and W^IP to learn); W_k learns by Eq. 7 and W^IP_k by Eq. 8 in the two-step engine of
 //! [`crate::engine::two_step`], in mini-batches whose updates are averaged. Targets are one-hot rates
 //! (0.1 for the wrong classes, 0.8 for the right one) turned into potentials with φ⁻¹; the
 //! readout is the most active output neuron. The paper's split is used: the first 55 000
 //! training images for learning, the last 5 000 for validation, the 10 000 test images for the
 //! test error.
+//!
+//! Any data set in MNIST's four IDX files runs the same way: `data_folder` names its folder inside
+//! the data folder (`mnist` by default; Debian's `dataset-fashion-mnist` installs
+//! `/usr/share/datasets/fashion-mnist`), `validation_images` the size of its validation split
+//! (5 000 by default). The network's first width must be the images' pixels and its last the
+//! number of classes (one more than the largest label); the run checks both when it has read the
+//! files and names `network.sizes` and the data's size when they differ.
 //!
 //! The same experiment runs the paper's baselines: backprop on the same network
 //! (`learner = "backprop"`, the batched form of the oracle `apical_rules::backprop` with gains 1,
@@ -23,6 +32,8 @@
 //! * W_k is drawn from U(−a_k, a_k) with a_k = `init.range` / √n_{k−1} (its presynaptic neurons,
 //!   bias excluded), and B_k with the range of W_{k+1}ᵀ, a_{k+1} = `init.range` / √n_k
 //!   (`fan_in_init`), so that the fixed feedback has the size of the transposed forward weights;
+//!   from a random start W^PI_k is drawn like B_k and W^IP_k like W_{k+1}, the matrices they learn
+//!   to match;
 //! * a hidden layer fires at φ(v_B,k), as step 1 of spec §7 reads (`hidden_rates = "basal"`,
 //!   the default), or at φ((1 − λ_A) v_B,k), the soma's potential without a target
 //!   (`hidden_rates = "soma"`, see [`crate::engine::two_step::HiddenRates`]). With the strong mixing used
@@ -61,7 +72,7 @@
 
 pub(crate) mod run;
 
-use apical_datasets::mnist::{IMAGE_SIZE, MAX_ITEMS, NUM_CLASSES};
+use apical_datasets::mnist::{DEFAULT_VALIDATION, MAX_ITEMS};
 use apical_numerics::Real;
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +106,8 @@ pub struct MnistConfig {
     /// Divide every learning rate by the dilution of its teaching signal (microcircuit only).
     #[serde(default = "default_true")]
     pub rescale_rates: bool,
-    /// Draw W_k from U(−a_k, a_k) with a_k = init.range / √n_{k−1}, and B_k with the range of W_{k+1}.
+    /// Draw W_k from U(−a_k, a_k) with a_k = init.range / √n_{k−1}, B_k and W^PI_k with the range
+    /// of W_{k+1}ᵀ, and W^IP_k with that of W_{k+1}.
     #[serde(default = "default_true")]
     pub fan_in_init: bool,
     /// Which potential sets a hidden rate in the forward sweep (microcircuit only).
@@ -107,6 +119,19 @@ pub struct MnistConfig {
     /// Learn from the first this many training images only (all 55 000 if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_images: Option<usize>,
+    /// How many images at the end of the training file form the validation split.
+    #[serde(default = "default_validation_images")]
+    pub validation_images: usize,
+    /// The folder inside the data folder (`--data`) that holds the four IDX files.
+    #[serde(default = "default_data_folder")]
+    pub data_folder: String,
+}
+
+fn default_validation_images() -> usize {
+    DEFAULT_VALIDATION
+}
+fn default_data_folder() -> String {
+    "mnist".into()
 }
 
 fn default_batch_size() -> usize {
@@ -138,9 +163,21 @@ impl MnistConfig {
             return Err(invalid("plasticity.schedule", problem));
         }
         let sizes = &cfg.network.sizes;
-        if sizes[0] != IMAGE_SIZE || sizes[sizes.len() - 1] != NUM_CLASSES {
-            return Err(invalid("network.sizes", format!("mnist needs {IMAGE_SIZE} inputs and {NUM_CLASSES} outputs")));
+        let folder = &self.data_folder;
+        let plain = std::path::Path::new(folder).components().count() == 1
+            && !matches!(folder.as_str(), "." | "..")
+            && !folder.contains(['/', '\\'])
+            && !folder.chars().any(char::is_control);
+        if !plain {
+            return Err(invalid(
+                "experiment.mnist.data_folder",
+                format!("{folder:?} must name one folder inside the data folder (no separators, not . or ..)"),
+            ));
         }
+        if self.validation_images == 0 {
+            return Err(invalid("experiment.mnist.validation_images", "must be ≥ 1"));
+        }
+        at_most("experiment.mnist.validation_images", self.validation_images, MAX_ITEMS)?;
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(invalid("experiment.mnist", "epochs and batch_size must be ≥ 1"));
         }
@@ -171,10 +208,13 @@ impl MnistConfig {
             cfg.network.phi.inverse(r).map_err(|e| invalid("experiment.mnist.target_rates", e.to_string()))?;
         }
         let p = &cfg.plasticity;
-        if p.eta_pi.iter().chain(&p.eta_down).any(|&eta| eta != 0.0) {
+        if self.learner != Learner::Microcircuit && p.eta_pi.iter().chain(&p.eta_down).any(|&eta| eta != 0.0) {
             return Err(invalid(
                 "plasticity",
-                "the two-step engine keeps B and W^PI fixed: eta_pi and eta_down must be 0",
+                format!(
+                    "{} has no interneurons or apical compartments: eta_pi and eta_down must be 0",
+                    self.learner.name()
+                ),
             ));
         }
         if self.learner != Learner::Microcircuit && self.hidden_rates != HiddenRates::Basal {
@@ -184,10 +224,12 @@ impl MnistConfig {
             ));
         }
         if self.learner == Learner::Microcircuit {
-            if cfg.init.lateral != LateralInit::SelfPredicting {
+            let learns_lateral = p.eta_pi.iter().chain(&p.eta_ip).all(|&eta| eta > 0.0);
+            if cfg.init.lateral != LateralInit::SelfPredicting && !learns_lateral {
                 return Err(invalid(
                     "init.lateral",
-                    "the two-step microcircuit needs \"self-predicting\" (W^PI is fixed)",
+                    "the two-step microcircuit needs \"self-predicting\" unless every W^PI and W^IP learns \
+                     (all of plasticity.eta_pi and eta_ip above 0)",
                 ));
             }
             let m = Mixing::from_conductances(&cfg.network.conductances);

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use apical_datasets::mnist::{IMAGE_SIZE, Mnist, NUM_CLASSES, Split};
+use apical_datasets::mnist::{Mnist, Split};
 use apical_numerics::rate::RateFn;
 use apical_numerics::{Matrix, Real, rng};
 use rand::seq::SliceRandom;
@@ -38,7 +38,7 @@ const COLUMNS: [&str; 6] =
     ["epoch", "train_error_pct", "validation_error_pct", "test_error_pct", "eta_scale", "seconds"];
 
 /// The weights of a fresh run: drawn, optionally fan-in scaled and read from a weight file, then
-/// made self-predicting.
+/// made self-predicting unless they start at random.
 pub fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: &Mixing) -> Result<Weights, SimError> {
     let mut weights = Weights::from_config(cfg, shape);
     if e.fan_in_init {
@@ -46,8 +46,13 @@ pub fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: 
         for (k, s) in weights.up.iter_mut().enumerate() {
             s.w = s.w.scaled(1.0 / (n[k] as Real).sqrt());
         }
-        for (k, s) in weights.down.iter_mut().enumerate() {
-            s.w = s.w.scaled(1.0 / (n[k + 1] as Real).sqrt());
+        // B_k, W^PI_k and W^IP_k all take the range of W_{k+1}; self-predicting lateral weights
+        // replace the last two below.
+        for k in 0..weights.down.len() {
+            let scale = 1.0 / (n[k + 1] as Real).sqrt();
+            for s in [&mut weights.down[k], &mut weights.pi[k], &mut weights.ip[k]] {
+                s.w = s.w.scaled(scale);
+            }
         }
     }
     if let Some(path) = &cfg.init.weights {
@@ -101,7 +106,7 @@ fn misclassified(
             forwards.push(Forward::new(shape, indices.len(), hidden_gain));
         }
         let forward = forwards.last_mut().expect("just made");
-        pixels.resize(IMAGE_SIZE * indices.len(), 0.0);
+        pixels.resize(mnist.image_size() * indices.len(), 0.0);
         mnist.fill_batch(split, &indices, &mut pixels);
         forward.set_input(&pixels);
         forward.run(weights, phi);
@@ -143,6 +148,8 @@ pub struct SavedModel {
     shape: Shape,
     phi: RateFn,
     hidden_gain: Real,
+    /// The data set the model learned: the folder and the validation split.
+    data: (String, usize),
 }
 
 impl SavedModel {
@@ -162,28 +169,65 @@ impl SavedModel {
             shape: Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias },
             phi: cfg.network.phi,
             hidden_gain: e.hidden_rates.gain(&Mixing::from_conductances(&cfg.network.conductances)),
+            data: (e.data_folder.clone(), e.validation_images),
         })
+    }
+
+    /// The data folder (inside the data directory) and the validation size the model learned with.
+    pub fn data(&self) -> (&str, usize) {
+        (&self.data.0, self.data.1)
     }
 
     /// The validation and test images the model misclassifies, measured as the run itself
     /// measures them after every epoch.
-    pub fn evaluate(&self, mnist: &Mnist) -> Misclassified {
+    ///
+    /// # Errors
+    /// If the network's input or output width does not fit the data (see [`check_sizes`]).
+    pub fn evaluate(&self, mnist: &Mnist) -> Result<Misclassified, SimError> {
+        check_sizes(&self.shape.sizes, mnist, &self.data.0)?;
         let on = |split| misclassified(mnist, split, &self.weights, &self.shape, self.phi, self.hidden_gain);
-        Misclassified { validation: on(Split::Validation), test: on(Split::Test) }
+        Ok(Misclassified { validation: on(Split::Validation), test: on(Split::Test) })
     }
 }
 
-/// The MNIST files in `data_dir/mnist`, or an error that says where they are expected.
-pub fn load_mnist(data_dir: Option<&Path>) -> Result<Mnist, SimError> {
+/// The data set in `data_dir/folder` with a validation split of `validation` images, or an error
+/// that says where it is expected.
+pub fn load_data(data_dir: Option<&Path>, folder: &str, validation: usize) -> Result<Mnist, SimError> {
     let Some(data_dir) = data_dir else {
-        return Err(SimError::Other(
-            "mnist needs the MNIST files: pass --data DIR or set APICAL_DATA_DIR, where DIR/mnist holds \
+        return Err(SimError::Other(format!(
+            "mnist needs its data: pass --data DIR or set APICAL_DATA_DIR, where DIR/{folder} holds \
              train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte \
-             (each may be gzipped with a .gz suffix)"
-                .into(),
-        ));
+             (each may be gzipped with a .gz suffix; the folder is experiment.mnist.data_folder)"
+        )));
     };
-    Ok(Mnist::load(&data_dir.join("mnist"))?)
+    let dir = data_dir.join(folder);
+    Mnist::load_with(&dir, validation).map_err(|e| match e {
+        apical_datasets::DatasetError::ValidationTooLarge { .. } | apical_datasets::DatasetError::EmptySplit { .. } => {
+            SimError::Other(format!("experiment.mnist.validation_images = {validation}: {e}"))
+        }
+        e => e.into(),
+    })
+}
+
+/// Checks that the network reads every pixel and has one output per class: `network.sizes` must
+/// start with the images' pixels and end with the number of classes of the data in `folder`.
+pub fn check_sizes(sizes: &[usize], data: &Mnist, folder: &str) -> Result<(), SimError> {
+    let (rows, cols) = data.dims();
+    let (inputs, outputs) = (sizes[0], sizes[sizes.len() - 1]);
+    if inputs != data.image_size() {
+        return Err(SimError::Other(format!(
+            "network.sizes starts with {inputs} inputs, but the images in {folder} have {rows}x{cols} = {} pixels",
+            data.image_size()
+        )));
+    }
+    if outputs != data.classes() {
+        return Err(SimError::Other(format!(
+            "network.sizes ends with {outputs} outputs, but the labels in {folder} name {} classes (0 … {})",
+            data.classes(),
+            data.classes() - 1
+        )));
+    }
+    Ok(())
 }
 
 fn pct(x: Real) -> String {
@@ -191,7 +235,8 @@ fn pct(x: Real) -> String {
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
-    let mnist = load_mnist(ctx.data_dir.as_deref())?;
+    let mnist = load_data(ctx.data_dir.as_deref(), &e.data_folder, e.validation_images)?;
+    check_sizes(&cfg.network.sizes, &mnist, &e.data_folder)?;
     let available = mnist.len(Split::Train);
     let n_train = e.train_images.unwrap_or(available);
     if n_train > available {
@@ -229,8 +274,8 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
     let mut engine = TwoStep::new(&shape, phi, mixing, e.hidden_rates, batch);
     let hidden_gain = e.hidden_rates.gain(&mixing);
     let [u_low, u_high] = e.target_rates.map(|r| phi.inverse(r).expect("validated target rates"));
-    let mut pixels = vec![0.0; IMAGE_SIZE * batch];
-    let mut targets = vec![0.0; NUM_CLASSES * batch];
+    let mut pixels = vec![0.0; mnist.image_size() * batch];
+    let mut targets = vec![0.0; mnist.classes() * batch];
     let mut indices: Vec<usize> = Vec::with_capacity(n_train);
     let batches = n_train / batch;
     let csv = ctx.file("metrics.csv");
