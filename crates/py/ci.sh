@@ -17,7 +17,9 @@ fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet "maturin>=1.9,<2" pytest numpy matplotlib nbclient nbformat ipykernel
 
-cargo build --bin apical
+# The binary to compare against, as the test step built it (the same command is a no-op after it;
+# `cargo build --bin apical` would unify other features and build the dependencies again).
+cargo test --workspace --no-run --quiet
 export APICAL_BIN="$PWD/target/debug/apical"
 rm -rf target/py-wheels
 "$venv/bin/maturin" build --quiet --profile dev --manifest-path crates/py/Cargo.toml --out target/py-wheels

@@ -13,7 +13,7 @@ With `--rust DIR`, criterion's folder of the Rust benchmark `euler_step_cpu/30-5
 step timed by the CPU time of its thread), it also gives the Rust time per step, fastest sample
 and median as `cargo xtask bench` reads them, and the Python time per step relative to it:
 
-    CRITERION_HOME=target/criterion cargo bench -p apical-sim --bench euler -- --noplot euler_step_cpu/30-50-10
+    CRITERION_HOME=$PWD/target/criterion cargo bench -p apical-sim --bench euler -- --noplot euler_step_cpu/30-50-10
     python crates/py/bench/step_overhead.py --rust target/criterion/euler_step_cpu/30-50-10/new
 """
 
