@@ -1,7 +1,7 @@
 //! Data sets and input sources for Apical, a simulator of the dendritic
 //! cortical microcircuits of Sacramento et al. (NeurIPS 2018).
 //!
-//! The crate has four modules:
+//! The crate has these modules:
 //!
 //! - [`mnist`] reads the MNIST handwritten digits, or any data set stored the
 //!   same way, from the four standard IDX files (plain or gzipped) and splits
@@ -15,6 +15,9 @@
 //!   patterns into regression targets.
 //! - [`patterns`] draws reproducible, checkpointable streams of random input
 //!   patterns and held-out test sets.
+//! - [`yin_yang`] generates the Yin-Yang data set (Kriener et al., 2021) from a seed, and
+//!   [`bars`] holds the eight 3 × 3 bar images of the Latent Equilibrium paper; both are
+//!   [`Labelled`] sets of inputs with classes.
 //! - [`synthetic`] writes small learnable data sets in MNIST's IDX files, of
 //!   any image size and number of classes, for tests that need the format
 //!   without the real images.
@@ -60,13 +63,17 @@
 //! # Ok::<(), apical_datasets::DatasetError>(())
 //! ```
 
+pub mod bars;
 mod error;
+mod labelled;
 pub mod mnist;
 pub mod patterns;
 pub mod synthetic;
 pub mod teacher;
+pub mod yin_yang;
 
 pub use error::DatasetError;
+pub use labelled::Labelled;
 pub use mnist::{Mnist, Split};
 pub use patterns::{InputDistribution, PatternStream};
 pub use teacher::Teacher;

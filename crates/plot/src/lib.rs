@@ -36,9 +36,11 @@ mod axis;
 mod font;
 mod output;
 mod plot;
+mod region;
 mod render;
 mod series;
 
 pub use output::PlotError;
 pub use plot::{DEFAULT_HEIGHT, DEFAULT_WIDTH, LinePlot, MIN_HEIGHT, MIN_WIDTH};
+pub use region::{MAX_CLASSES, RegionPlot};
 pub use series::Series;

@@ -8,7 +8,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
+use plotters::coord::Shift;
+use plotters::prelude::{BitMapBackend, DrawingArea, IntoDrawingArea, SVGBackend};
 
 use crate::font::font_available;
 use crate::plot::{LinePlot, MIN_HEIGHT, MIN_WIDTH};
@@ -55,12 +56,7 @@ impl LinePlot {
     /// The image is drawn to a hidden temporary file in the same directory,
     /// which is then renamed onto `path`, replacing any existing file.
     pub fn save_png(&self, path: &Path) -> Result<(), PlotError> {
-        self.save_with(path, "png", |tmp, size| {
-            let root = BitMapBackend::new(tmp, size).into_drawing_area();
-            self.render(&root)?;
-            root.present()?;
-            Ok(())
-        })
+        save_png(path, self.size, |root| self.render(root))
     }
 
     /// Writes the plot as an SVG image to `path`, atomically.
@@ -68,40 +64,54 @@ impl LinePlot {
     /// Text is stored as SVG text elements with the `sans-serif` font family,
     /// so the viewer's font is used for display.
     pub fn save_svg(&self, path: &Path) -> Result<(), PlotError> {
-        self.save_with(path, "svg", |tmp, size| {
+        save_with(path, self.size, "svg", |tmp, size| {
             let root = SVGBackend::new(tmp, size).into_drawing_area();
             self.render(&root)?;
             root.present()?;
             Ok(())
         })
     }
+}
 
-    /// Validates the size, then draws with `draw` to a temporary file and
-    /// renames it onto `path`.
-    fn save_with<F>(&self, path: &Path, extension: &str, draw: F) -> Result<(), PlotError>
-    where
-        F: FnOnce(&Path, (u32, u32)) -> Result<(), Box<dyn Error>>,
-    {
-        let (width, height) = self.size;
-        if width < MIN_WIDTH || height < MIN_HEIGHT {
-            return Err(PlotError::InvalidSize { path: path.to_path_buf(), width, height });
-        }
-        if !font_available() {
-            return Err(PlotError::Draw {
-                path: path.to_path_buf(),
-                message: "the embedded DejaVu Sans font could not be loaded".to_string(),
-            });
-        }
-        write_atomically(path, extension, |tmp| {
-            // Plotting is a side task of long simulations, so a panic inside
-            // the plotting library is turned into an error rather than
-            // allowed to abort the run.
-            match panic::catch_unwind(AssertUnwindSafe(|| draw(tmp, self.size))) {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(payload) => Err(format!("plotting panicked: {}", panic_message(&*payload))),
-            }
-        })
+/// Draws a PNG image of `size` with `render` and writes it to `path` atomically.
+pub(crate) fn save_png(
+    path: &Path,
+    size: (u32, u32),
+    render: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), Box<dyn Error>>,
+) -> Result<(), PlotError> {
+    save_with(path, size, "png", |tmp, size| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        render(&root)?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// Validates the size, then draws with `draw` to a temporary file and
+/// renames it onto `path`.
+fn save_with<F>(path: &Path, size: (u32, u32), extension: &str, draw: F) -> Result<(), PlotError>
+where
+    F: FnOnce(&Path, (u32, u32)) -> Result<(), Box<dyn Error>>,
+{
+    let (width, height) = size;
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        return Err(PlotError::InvalidSize { path: path.to_path_buf(), width, height });
     }
+    if !font_available() {
+        return Err(PlotError::Draw {
+            path: path.to_path_buf(),
+            message: "the embedded DejaVu Sans font could not be loaded".to_string(),
+        });
+    }
+    write_atomically(path, extension, |tmp| {
+        // Plotting is a side task of long simulations, so a panic inside
+        // the plotting library is turned into an error rather than
+        // allowed to abort the run.
+        match panic::catch_unwind(AssertUnwindSafe(|| draw(tmp, size))) {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(payload) => Err(format!("plotting panicked: {}", panic_message(&*payload))),
+        }
+    })
 }
 
 /// Extracts a readable message from a panic payload.

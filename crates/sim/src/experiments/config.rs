@@ -14,6 +14,7 @@ pub use crate::engine::config::{
     ConfigError, DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig,
     Stage, invalid,
 };
+use crate::experiments::classify::ClassifyConfig;
 use crate::experiments::fig_s1::FigS1Config;
 use crate::experiments::fig1::Fig1Config;
 use crate::experiments::fig2::Fig2Config;
@@ -31,6 +32,8 @@ pub enum ExperimentConfig {
     Fig2(Fig2Config),
     /// MNIST with the simplified two-step dynamics, or its baselines.
     Mnist(MnistConfig),
+    /// Yin-Yang or Bars classification with the continuous-time engine.
+    Classify(ClassifyConfig),
 }
 
 impl ExperimentConfig {
@@ -41,6 +44,7 @@ impl ExperimentConfig {
             ExperimentConfig::Fig1(_) => "fig1",
             ExperimentConfig::Fig2(_) => "fig2",
             ExperimentConfig::Mnist(_) => "mnist",
+            ExperimentConfig::Classify(_) => "classify",
         }
     }
 
@@ -51,6 +55,7 @@ impl ExperimentConfig {
             ExperimentConfig::Fig1(e) => e.validate(model),
             ExperimentConfig::Fig2(e) => e.validate(model),
             ExperimentConfig::Mnist(e) => e.validate(model),
+            ExperimentConfig::Classify(e) => e.validate(model),
         }
     }
 }

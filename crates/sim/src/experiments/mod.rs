@@ -8,6 +8,7 @@
 //! sections into one [`RunConfig`]; [`run`] dispatches on it.
 
 pub mod checkpoint;
+pub mod classify;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod presets;
 pub mod probe;
 pub mod summary;
 
+pub use classify::ClassifyConfig;
 pub use config::{ExperimentConfig, RunConfig};
 pub use context::{NoProgress, Progress, Report, RunContext, Summary};
 pub use fig_s1::FigS1Config;
@@ -54,6 +56,7 @@ pub fn run(cfg: &RunConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
         ExperimentConfig::Fig1(e) => fig1::run::run(cfg, e, ctx),
         ExperimentConfig::Fig2(e) => fig2::run::run(cfg, e, ctx),
         ExperimentConfig::Mnist(e) => mnist::run::run(cfg, e, ctx),
+        ExperimentConfig::Classify(e) => classify::run::run(cfg, e, ctx),
     }?;
     let config =
         toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;

@@ -10,6 +10,7 @@ use crate::engine::config::{
     default_schedule,
 };
 use crate::engine::two_step::{HiddenRates, Learner};
+use crate::experiments::classify::{ClassifyConfig, Task};
 use crate::experiments::config::ExperimentConfig;
 use crate::experiments::config::RunConfig;
 use crate::experiments::fig_s1::FigS1Config;
@@ -35,6 +36,8 @@ pub const PRESETS: &[(&str, &str)] = &[
         "mnist-learned-feedback",
         "MNIST 784-1000-10 microcircuit, every weight plastic incl. top-down B by Eq. 10, random start (paper: 2.48 %)",
     ),
+    ("yinyang", "Yin-Yang 4-120-3 with the continuous-time engine, 45 epochs of 6 000 samples of 100 ms"),
+    ("bars", "the Latent Equilibrium paper's 3x3 Bars, 9-30-3, 1 000 epochs of 10 ms patterns"),
 ];
 
 fn network(sizes: &[usize], phi: RateFn) -> NetworkConfig {
@@ -214,6 +217,63 @@ fn mnist_microcircuit() -> RunConfig {
     })
 }
 
+/// A classification run with the continuous-time engine from a self-predicting start, with no
+/// noise, W^PI fixed and no traces (τ_w = dt, as in the public code these settings come from).
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    network: NetworkConfig,
+    tau_0: f64,
+    eta_up: &[f64],
+    eta_ip: f64,
+    learning_lag: f64,
+    task: Task,
+    epochs: usize,
+    pattern_ms: f64,
+) -> RunConfig {
+    let dt = 0.1;
+    RunConfig {
+        model: ModelConfig {
+            seed: 0,
+            network,
+            dynamics: DynamicsConfig { dt, tau_0, sigma: 0.0, noise: NoiseScheme::EulerMaruyama },
+            plasticity: PlasticityConfig { tau_w: dt, learning_lag, ..plasticity(eta_up, eta_ip, 0.0) },
+            init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
+        },
+        experiment: ExperimentConfig::Classify(ClassifyConfig {
+            task,
+            epochs,
+            pattern_ms,
+            target_potentials: CLASSIFY_TARGETS,
+        }),
+    }
+}
+
+/// The target potentials of the wrong and the right class, as in the Latent Equilibrium
+/// paper's code.
+const CLASSIFY_TARGETS: [f64; 2] = [0.1, 1.0];
+
+/// Yin-Yang: 4-120-3, logistic φ, a bias input, g_A 0.28 and g_som = g_som^I 0.34, a 20 ms
+/// learning lag, 45 epochs of 6 000 samples of 100 ms.
+fn yinyang() -> RunConfig {
+    let mut net = network(&[4, 120, 3], RateFn::Logistic);
+    net.bias = true;
+    net.conductances = CompartmentParams { g_a: 0.28, g_som: 0.34, g_som_i: 0.34, ..CompartmentParams::default() };
+    let task = Task::YinYang { train: 6_000, validation: 1_000, test: 1_000, data_seed: 42 };
+    classify(net, 3.0, &YINYANG_ETA_UP, YINYANG_ETA_UP[1], 20.0, task, 45, 100.0)
+}
+
+/// The learning rates of W_1 and W_2 for Yin-Yang; W^IP learns at the rate of W_2.
+const YINYANG_ETA_UP: [f64; 2] = [0.01, 0.002];
+
+/// Bars with the Latent Equilibrium paper's settings for 10 ms patterns: 9-30-3, softplus φ,
+/// g_lk 0.03, g_B = g_D 0.1, g_A = g_som = g_som^I 0.06, τ_0 0.1 ms, η_up [0.05, 0.01],
+/// η_IP 0.02, 1 000 epochs of the eight patterns.
+fn bars() -> RunConfig {
+    let mut net = network(&[9, 30, 3], RateFn::Softplus);
+    net.conductances = CompartmentParams { g_lk: 0.03, g_b: 0.1, g_a: 0.06, g_d: 0.1, g_som: 0.06, g_som_i: 0.06 };
+    classify(net, 0.1, &[0.05, 0.01], 0.02, 0.0, Task::Bars, 1_000, 10.0)
+}
+
 /// The preset `name`, if there is one.
 pub fn preset(name: &str) -> Option<RunConfig> {
     Some(match name {
@@ -275,6 +335,8 @@ pub fn preset(name: &str) -> Option<RunConfig> {
             m.epochs = 3;
             m.train_images = Some(5_000);
         }),
+        "yinyang" => yinyang(),
+        "bars" => bars(),
         _ => return None,
     })
 }
