@@ -605,9 +605,6 @@ fn main_inner() -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    // Output piped into a reader that stops early (`apical presets | head -1`) ends the process
-    // quietly, as it ends other command-line tools, instead of a panic at the next print.
-    sigpipe::reset();
     match main_inner() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
