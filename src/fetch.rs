@@ -55,7 +55,7 @@ pub fn fetch_mnist(to: &Path, mirrors: &[String]) -> Result<()> {
         remove_empty_up_to(&dir, &top);
     }
     result?;
-    println!("MNIST is ready: pass --data {} or set APICAL_DATA_DIR={}", to.display(), to.display());
+    sayln!("MNIST is ready: pass --data {} or set APICAL_DATA_DIR={}", to.display(), to.display());
     Ok(())
 }
 
@@ -74,7 +74,7 @@ fn fetch_into(dir: &Path, mirrors: &[String]) -> Result<()> {
         if let Ok(bytes) = std::fs::read(&path)
             && content_sha256(&bytes).ok().as_deref() == Some(expected)
         {
-            println!("{} is present and verified", path.display());
+            sayln!("{} is present and verified", path.display());
             continue;
         }
         let mut failures = Vec::new();
@@ -89,7 +89,7 @@ fn fetch_into(dir: &Path, mirrors: &[String]) -> Result<()> {
             match result {
                 Ok(bytes) => {
                     apical::sim::files::write_atomic(&path, &bytes)?;
-                    println!("{} downloaded and verified", path.display());
+                    sayln!("{} downloaded and verified", path.display());
                     fetched = true;
                     break;
                 }

@@ -1,5 +1,23 @@
 //! The `apical` command-line tool.
 
+/// Prints to standard output like `print!`, ignoring a failed write: what a command prints is in
+/// its files too, or asked for again at no cost, so a reader that went away early
+/// (`apical presets | head -1`) neither stops the command nor turns it into a failure.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`say!`] with a newline, like `println!`.
+macro_rules! sayln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod fetch;
 mod outdir;
 mod overlay;
@@ -7,7 +25,6 @@ mod progress;
 mod reproduce;
 mod sweep;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -323,8 +340,8 @@ fn run(args: RunArgs) -> Result<()> {
         let result = pool.install(|| experiments::run(&cfg, &ctx));
         drop(progress);
         out.release(result.is_err());
-        say(&result?.to_string());
-        say(&format!("wall time: {:.1} s\n", started.elapsed().as_secs_f64()));
+        say!("{}", result?);
+        sayln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
         return Ok(());
     };
     let folders: Vec<PathBuf> = seeds.iter().map(|seed| PathBuf::from(format!("seed-{seed}"))).collect();
@@ -342,12 +359,6 @@ fn run(args: RunArgs) -> Result<()> {
     let result = pool.install(|| run_seeds(&cfg, seeds, &out_dir, data_dir, args.resume, &display));
     out.release(result.is_err());
     result
-}
-
-/// Prints a run's results. They are in its files too, so a reader of the output that went away
-/// (`| head`) does not turn a finished run into a failed one: a failed write is ignored.
-fn say(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Runs one copy of the experiment per seed, in parallel on the current thread pool, each into
@@ -382,11 +393,11 @@ fn run_seeds(
     let mut first_error = None;
     for (seed, result) in seeds.iter().zip(results) {
         match result {
-            Ok(report) => say(&format!("seed {seed}: {report}")),
+            Ok(report) => say!("seed {seed}: {report}"),
             Err(e) => first_error = first_error.or(Some(e.context(format!("seed {seed}")))),
         }
     }
-    say(&format!("wall time: {:.1} s\n", started.elapsed().as_secs_f64()));
+    sayln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     first_error.map_or(Ok(()), Err)
 }
 
@@ -406,19 +417,23 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
     let mean_label = format!("mean ± sd ({} runs)", curves.len());
     let width = names.iter().chain([&mean_label]).map(|n| n.chars().count()).max().unwrap_or(0);
     let mean_header = format!("mean validation, last {last}");
-    print!(
+    say!(
         "{:<width$}  {:>6}  {:>21}  {:>15}  {:>15}  {mean_header}",
-        "run", "epochs", "best validation", "test of best", "final train"
+        "run",
+        "epochs",
+        "best validation",
+        "test of best",
+        "final train"
     );
     match against {
-        Some(path) => println!("  behind {}", path.display()),
-        None => println!(),
+        Some(path) => sayln!("  behind {}", path.display()),
+        None => sayln!(),
     }
     let mut rows = Vec::new();
     for (name, c) in names.iter().zip(&curves) {
         let s = c.summary(last);
         let best = format!("{:.2} % (epoch {})", s.best_validation, s.best_epoch);
-        print!(
+        say!(
             "{name:<width$}  {:>6}  {best:>21}  {:>13.2} %  {:>13.2} %  {:>w$.2} %",
             s.epochs,
             s.test_of_best,
@@ -429,9 +444,9 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
         match &base {
             Some(base) => {
                 let (behind, of) = c.behind(base);
-                println!("  at {behind} of {of} epochs");
+                sayln!("  at {behind} of {of} epochs");
             }
-            None => println!(),
+            None => sayln!(),
         }
         rows.push([s.best_validation, s.test_of_best, s.final_train, s.mean_validation_last]);
     }
@@ -440,7 +455,7 @@ fn summary(runs: &[PathBuf], last: usize, against: Option<&Path>, epochs: Option
             let column: Vec<f64> = rows.iter().map(|r| r[j]).collect();
             format!("{:.2} ± {:.2} %", mean(&column), sd(&column))
         };
-        println!(
+        sayln!(
             "{:<width$}  {:>6}  {:>21}  {:>15}  {:>15}  {:>w$}",
             mean_label,
             "",
@@ -476,7 +491,7 @@ fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Re
     let mnist = experiments::load_data(data_dir(data).as_deref(), folder, validation)?;
     let base = base.map(|b| b.evaluate(&mnist)).transpose()?;
     if let (Some(path), Some(base)) = (against, &base) {
-        println!(
+        sayln!(
             "against {}: validation {:.2} %, test {:.2} %",
             path.display(),
             base.validation_error_pct(),
@@ -485,23 +500,23 @@ fn eval(models: &[PathBuf], against: Option<&Path>, data: Option<PathBuf>) -> Re
     }
     let names: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("model".len());
-    print!("{:<width$}  {:>10}  {:>8}", "model", "validation", "test");
+    say!("{:<width$}  {:>10}  {:>8}", "model", "validation", "test");
     match base {
-        Some(_) => println!("  {:>20}  {:>20}  test: only here / there", "validation Δ ± se", "test Δ ± se"),
-        None => println!(),
+        Some(_) => sayln!("  {:>20}  {:>20}  test: only here / there", "validation Δ ± se", "test Δ ± se"),
+        None => sayln!(),
     }
     for (name, model) in names.iter().zip(&saved) {
         let m = model.evaluate(&mnist)?;
-        print!("{name:<width$}  {:>8.2} %  {:>6.2} %", m.validation_error_pct(), m.test_error_pct());
+        say!("{name:<width$}  {:>8.2} %  {:>6.2} %", m.validation_error_pct(), m.test_error_pct());
         match &base {
             Some(base) => {
                 let (v, t) =
                     (PairedErrors::new(&m.validation, &base.validation), PairedErrors::new(&m.test, &base.test));
                 let delta =
                     |p: &PairedErrors| format!("{:+.2} ± {:.2} points", p.difference_pct(), p.standard_error_pct());
-                println!("  {:>20}  {:>20}  {:>10} / {}", delta(&v), delta(&t), t.only_a, t.only_b);
+                sayln!("  {:>20}  {:>20}  {:>10} / {}", delta(&v), delta(&t), t.only_a, t.only_b);
             }
-            None => println!(),
+            None => sayln!(),
         }
     }
     Ok(())
@@ -511,13 +526,13 @@ fn export(checkpoint: PathBuf, to: PathBuf) -> Result<()> {
     let (ck, _) = Checkpoint::load(&checkpoint)?;
     if to.extension().is_some_and(|e| e == "npz") {
         ck.weights.save_npz(&to)?;
-        println!("wrote {}", to.display());
+        sayln!("wrote {}", to.display());
     } else {
         std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
         for (name, m) in ck.weights.named() {
             let path = to.join(format!("{name}.npy"));
             apical::sim::npy::write_npy(&path, m)?;
-            println!("wrote {} ({}×{})", path.display(), m.nrows(), m.ncols());
+            sayln!("wrote {} ({}×{})", path.display(), m.nrows(), m.ncols());
         }
     }
     Ok(())
@@ -552,7 +567,7 @@ fn main_inner() -> Result<()> {
         Some(Command::Run(args)) => run(args),
         Some(Command::Config { preset: name }) => {
             let cfg = preset(&name)?;
-            print!("{}", toml::to_string(&cfg).context("cannot serialise the preset")?);
+            say!("{}", toml::to_string(&cfg).context("cannot serialise the preset")?);
             Ok(())
         }
         Some(Command::Data { command: DataCommand::Fetch { dataset: _, to, mirrors } }) => {
@@ -563,7 +578,7 @@ fn main_inner() -> Result<()> {
         Some(Command::Presets) => {
             let width = PRESETS.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (name, about) in PRESETS {
-                println!("{name:<width$}  {about}");
+                sayln!("{name:<width$}  {about}");
             }
             Ok(())
         }
@@ -581,7 +596,7 @@ fn main_inner() -> Result<()> {
         },
         Some(Command::Plot { tables, x, ys, x_scale, log_y, title, only, shared_x, out }) => {
             overlay::plot(&overlay::Overlay { x, ys, x_scale, log_y, title, only, shared_x }, &tables, &out)?;
-            println!("wrote {}", out.display());
+            sayln!("wrote {}", out.display());
             Ok(())
         }
         Some(Command::Reproduce { table: _, out, seeds, set, data, threads, table_only, quiet }) => {

@@ -78,7 +78,7 @@ pub fn mnist(request: &Request<'_>) -> Result<()> {
         outcome = sweep::run_sweeps(&dirs, request.data_dir.clone(), request.threads, request.quiet);
     }
     let table = table(&MNIST_TABLE, &dirs)?;
-    print!("{table}");
+    say!("{table}");
     write_atomic(&request.out.join("table.md"), table.as_bytes())?;
     outcome
 }

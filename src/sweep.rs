@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::outdir::OutDir;
-use crate::progress::Display;
+use crate::progress::{Display, status_line};
 use crate::{one_line, printable};
 
 /// The manifest's file name in a sweep folder.
@@ -165,15 +165,15 @@ pub fn plan_text(text: &str, sweep_path: &Path, dir: &Path) -> Result<()> {
     let written = write_plan(dir, &manifest, &configs, &script, text);
     out.release(written.is_err());
     written?;
-    println!(
+    sayln!(
         "planned {} runs ({} points × {} seeds) into {}",
         runs.len(),
         points.len(),
         seeds.len(),
         printable(&dir.display().to_string())
     );
-    println!("submit them with `sbatch {}`", printable(&dir.join("sbatch.sh").display().to_string()));
-    println!("or run them here with `apical sweep run {}`", printable(&dir.display().to_string()));
+    sayln!("submit them with `sbatch {}`", printable(&dir.join("sbatch.sh").display().to_string()));
+    sayln!("or run them here with `apical sweep run {}`", printable(&dir.display().to_string()));
     Ok(())
 }
 
@@ -418,7 +418,7 @@ fn run_one(dir: &Path, run: &Run, data_dir: Option<PathBuf>, display: &Display) 
     let _ = std::fs::remove_file(out_dir.join(FAILED));
     let resume = out_dir.join("checkpoint.bin").exists();
     if resume && !display.is_quiet() {
-        eprintln!("{}: continuing from its checkpoint", run.id);
+        status_line(&format!("{}: continuing from its checkpoint", run.id));
     }
     let progress = display.run(Some(run.id.clone()));
     let ctx = RunContext { out_dir: out_dir.clone(), data_dir, resume, progress: &progress };
@@ -464,19 +464,19 @@ pub fn task(
     };
     let display = Display::new(quiet);
     if !display.is_quiet() {
-        eprintln!(
+        status_line(&format!(
             "running {} (seed {}) into {}",
             run.id,
             run.seed,
             printable(&dir.join("runs").join(&run.id).display().to_string())
-        );
+        ));
     }
     let started = std::time::Instant::now();
     match pool(threads)?.install(|| run_one(dir, run, data_dir, &display)).with_context(|| run.id.clone())? {
-        Outcome::Skipped => println!("{}: finished before; skipped", run.id),
+        Outcome::Skipped => sayln!("{}: finished before; skipped", run.id),
         Outcome::Finished(report) => {
-            print!("{report}");
-            println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+            say!("{report}");
+            sayln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
         }
     }
     Ok(())
@@ -502,12 +502,12 @@ pub fn run_sweeps(dirs: &[PathBuf], data_dir: Option<PathBuf>, threads: Option<u
     let display = Display::new(quiet);
     if !display.is_quiet() {
         let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        eprintln!(
+        status_line(&format!(
             "running {} runs of {} on {} threads",
             runs.len(),
             printable(&names.join(", ")),
             pool.current_num_threads()
-        );
+        ));
     }
     let started = std::time::Instant::now();
     let results: Vec<Result<Outcome>> =
@@ -515,15 +515,15 @@ pub fn run_sweeps(dirs: &[PathBuf], data_dir: Option<PathBuf>, threads: Option<u
     let mut failed = Vec::new();
     for ((_, name, _), result) in runs.iter().zip(results) {
         match result {
-            Ok(Outcome::Finished(_)) => println!("{name}: finished"),
-            Ok(Outcome::Skipped) => println!("{name}: finished before; skipped"),
+            Ok(Outcome::Finished(_)) => sayln!("{name}: finished"),
+            Ok(Outcome::Skipped) => sayln!("{name}: finished before; skipped"),
             Err(e) => {
-                println!("{name}: failed: {}", one_line(&e));
+                sayln!("{name}: failed: {}", one_line(&e));
                 failed.push(name.clone());
             }
         }
     }
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+    sayln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     if !failed.is_empty() {
         bail!("{} of {} runs failed: {}", failed.len(), runs.len(), failed.join(", "));
     }
@@ -672,10 +672,10 @@ pub fn summary(dir: &Path, csv_path: Option<PathBuf>, chosen: &[String]) -> Resu
         (0..table[0].len()).map(|j| table.iter().map(|row| row[j].chars().count()).max().unwrap_or(0)).collect();
     for row in &table {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, &w)| format!("{cell:<w$}")).collect();
-        println!("{}", printable(cells.join("  ").trim_end()));
+        sayln!("{}", printable(cells.join("  ").trim_end()));
     }
     let count = |name: &str| statuses.iter().filter(|s| s.name() == name).count();
-    println!(
+    sayln!(
         "{} runs: {} done, {} failed, {} incomplete, {} missing (mean ± sd over each point's finished seeds)",
         runs.len(),
         count("done"),
@@ -686,12 +686,12 @@ pub fn summary(dir: &Path, csv_path: Option<PathBuf>, chosen: &[String]) -> Resu
     for (run, s) in runs.iter().zip(&statuses) {
         match s {
             Status::Done(_) => {}
-            Status::Failed(error) => println!("failed: {}: {}", run.id, printable(error)),
-            Status::Incomplete => println!("incomplete (running or interrupted): {}", run.id),
-            Status::Missing => println!("missing (not started): {}", run.id),
+            Status::Failed(error) => sayln!("failed: {}: {}", run.id, printable(error)),
+            Status::Incomplete => sayln!("incomplete (running or interrupted): {}", run.id),
+            Status::Missing => sayln!("missing (not started): {}", run.id),
         }
     }
-    println!("wrote {}", printable(&csv_path.display().to_string()));
+    sayln!("wrote {}", printable(&csv_path.display().to_string()));
     Ok(())
 }
 

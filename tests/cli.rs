@@ -221,3 +221,24 @@ fn presets_are_listed_in_two_aligned_columns() {
     assert!(lines.iter().all(|l| column(l) == first), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A reader that stops early (`apical presets | head -1`) is no failure and no panic: the
+/// command's output is ignored from then on.
+#[test]
+fn a_closed_output_pipe_is_no_panic() {
+    let dir = temp_dir("pipe");
+    for args in [&["presets"][..], &["config", "--preset", "mnist"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apical"))
+            .args(args)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        assert!(out.status.success(), "{args:?}: {}", out.status);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
