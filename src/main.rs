@@ -152,18 +152,11 @@ enum Command {
         /// `--set experiment.mnist.data_folder=fashion-mnist`.
         #[arg(long = "set", value_name = "KEY=VALUE", allow_hyphen_values = true, value_parser = Override::parse)]
         set: Vec<Override>,
-        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The number of worker threads, at most 1024 [default: one per CPU].
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
-        threads: Option<u16>,
         /// Run nothing; print the table of the runs that have finished.
         #[arg(long)]
         table_only: bool,
-        /// Show no progress.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        workers: Workers,
     },
     /// Write the weights of a checkpoint as NumPy files.
     Export {
@@ -191,6 +184,22 @@ enum DataCommand {
     },
 }
 
+/// Where the runs of a sweep or table find their data, on how many threads they run, and whether
+/// they show progress.
+#[derive(Debug, clap::Args)]
+struct Workers {
+    /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The number of worker threads, at most 1024 [default: $SLURM_CPUS_PER_TASK inside a SLURM
+    /// task, else one per CPU].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+    threads: Option<u16>,
+    /// Show no progress.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum SweepCommand {
     /// Write a sweep's folder: one configuration per run, the manifest and an sbatch script.
@@ -209,31 +218,16 @@ enum SweepCommand {
         /// The line of the manifest, from 0 [default: $SLURM_ARRAY_TASK_ID].
         #[arg(long)]
         index: Option<usize>,
-        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The number of worker threads, at most 1024 [default: $SLURM_CPUS_PER_TASK, else one
-        /// per CPU].
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
-        threads: Option<u16>,
-        /// Show no progress.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        workers: Workers,
     },
     /// Run every line of a sweep's manifest on this machine, in parallel, with the results of
     /// the job array.
     Run {
         /// The sweep's folder.
         dir: PathBuf,
-        /// The folder holding data sets (`mnist/` inside it) [default: $APICAL_DATA_DIR].
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The number of worker threads, at most 1024 [default: one per CPU].
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
-        threads: Option<u16>,
-        /// Show no progress.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        workers: Workers,
     },
     /// Gather the runs' summaries into <DIR>/summary.csv and print each point's mean ± sd over
     /// its seeds, and the runs that are missing or failed.
@@ -588,10 +582,12 @@ fn main_inner() -> Result<()> {
         Some(Command::Eval { models, against, data }) => eval(&models, against.as_deref(), data),
         Some(Command::Sweep { command }) => match command {
             SweepCommand::Plan { sweep, out } => sweep::plan(&sweep, &out),
-            SweepCommand::Task { dir, index, data, threads, quiet } => {
+            SweepCommand::Task { dir, index, workers: Workers { data, threads, quiet } } => {
                 sweep::task(&dir, index, data_dir(data), threads, quiet)
             }
-            SweepCommand::Run { dir, data, threads, quiet } => sweep::run_all(&dir, data_dir(data), threads, quiet),
+            SweepCommand::Run { dir, workers: Workers { data, threads, quiet } } => {
+                sweep::run_all(&dir, data_dir(data), threads, quiet)
+            }
             SweepCommand::Summary { dir, csv, values } => sweep::summary(&dir, csv, &values),
         },
         Some(Command::Plot { tables, x, ys, x_scale, log_y, title, only, shared_x, out }) => {
@@ -599,17 +595,22 @@ fn main_inner() -> Result<()> {
             sayln!("wrote {}", out.display());
             Ok(())
         }
-        Some(Command::Reproduce { table: _, out, seeds, set, data, threads, table_only, quiet }) => {
-            reproduce::mnist(&reproduce::Request {
-                out: &out,
-                seeds: &seeds,
-                overrides: &set,
-                data_dir: data_dir(data),
-                threads,
-                quiet,
-                table_only,
-            })
-        }
+        Some(Command::Reproduce {
+            table: _,
+            out,
+            seeds,
+            set,
+            table_only,
+            workers: Workers { data, threads, quiet },
+        }) => reproduce::mnist(&reproduce::Request {
+            out: &out,
+            seeds: &seeds,
+            overrides: &set,
+            data_dir: data_dir(data),
+            threads,
+            quiet,
+            table_only,
+        }),
         Some(Command::Export { checkpoint, to }) => {
             if to.as_os_str().is_empty() {
                 bail!("--to needs a path");
