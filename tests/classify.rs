@@ -1,6 +1,5 @@
 //! End-to-end runs of the classification presets through the real binary: short runs that
-//! must beat chance by a margin that seeds 0–5 all reach, and a resumed run that continues
-//! bit-identically.
+//! must reach what seeds 0–5 all reach, and a resumed run that continues bit-identically.
 
 #[allow(dead_code)]
 mod common;
@@ -32,14 +31,14 @@ fn value(summary: &serde_json::Value, key: &str) -> f64 {
 fn a_short_yin_yang_run_beats_chance_and_maps_its_decision_regions() {
     let dir = temp_dir("classify-yinyang");
     let sets = [
-        "experiment.classify.task.yin-yang.train=300",
+        "experiment.classify.task.yin-yang.train=600",
         "experiment.classify.task.yin-yang.validation=200",
         "experiment.classify.task.yin-yang.test=200",
         "experiment.classify.epochs=3",
     ];
     let summary = run(&dir, "yinyang", "yy", &sets, false);
-    // Three classes: chance is 1/3; seeds 0-5 reach a best validation accuracy of 0.425-0.575.
-    assert!(value(&summary, "best_validation_accuracy") >= 0.4, "{summary}");
+    // Three classes: chance is 1/3; seeds 0-5 reach a best validation accuracy of 0.555-0.73.
+    assert!(value(&summary, "best_validation_accuracy") >= 0.5, "{summary}");
     assert!(value(&summary, "best_epoch") >= 1.0, "{summary}");
     assert_eq!(value(&summary, "unsettled"), 0.0);
     let metrics = std::fs::read_to_string(dir.join("yy/metrics.csv")).unwrap();
@@ -50,12 +49,16 @@ fn a_short_yin_yang_run_beats_chance_and_maps_its_decision_regions() {
 }
 
 #[test]
-fn short_bars_runs_beat_a_constant_answer_and_resume_bit_identically() {
+fn latent_equilibrium_learns_bars_at_10_ms_where_the_dendritic_model_fails_and_resumes_bit_identically() {
     let dir = temp_dir("classify-bars");
     let le = "network.neuron=latent-equilibrium";
     let summary = run(&dir, "bars", "full", &[le, "experiment.classify.epochs=300"], false);
-    // A constant answer scores 3/8; seeds 0-5 reach a best validation accuracy of 0.5-0.875.
-    assert!(value(&summary, "best_validation_accuracy") >= 0.5, "{summary}");
+    // Seeds 0-5 all classify the eight patterns without error after 300 epochs of 10 ms.
+    assert_eq!(value(&summary, "final_test_accuracy"), 1.0, "{summary}");
+    let dendritic = run(&dir, "bars", "dendritic", &["network.neuron=dendritic", "experiment.classify.epochs=300"], false);
+    // The paper's neurons, with the same 10 ms patterns and rates, end at 0.25-0.375 for seeds
+    // 0-5, no better than a constant answer (3/8).
+    assert!(value(&dendritic, "final_test_accuracy") <= 0.5, "{dendritic}");
 
     run(&dir, "bars", "split", &[le, "experiment.classify.epochs=120"], false);
     let resumed = run(&dir, "bars", "split", &[le, "experiment.classify.epochs=300"], true);

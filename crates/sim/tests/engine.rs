@@ -203,3 +203,77 @@ fn learning_lag_freezes_plasticity_after_each_switch() {
     net.run_steps(200, true).unwrap();
     assert_eq!(net.weights, after, "the lag restarts with every new pattern");
 }
+
+#[test]
+fn latent_equilibrium_rules_take_the_prospective_rate() {
+    // With Latent Equilibrium neurons Eq. 7 compares the prospective rate φ(u + τ_eff du/dt)
+    // with the dendritic prediction, as that paper's code does. Right after a target appears at
+    // a steady state, u has not moved yet but du/dt has, so with τ_w = dt and the trace updated
+    // first, the first step moves the output weights by dt η (φ(u + τ_eff du/dt) − φ(c v_B)) r_1ᵀ.
+    let mut cfg = config(&[3, 4, 2], RateFn::Logistic, false, 5, LateralInit::SelfPredicting);
+    cfg.network.neuron = "latent-equilibrium".into();
+    cfg.plasticity.tau_w = cfg.dynamics.dt;
+    cfg.plasticity.order = apical_numerics::kernels::UpdateOrder::TraceFirst;
+    cfg.validate().unwrap();
+    let mut net = Microcircuit::new(&cfg).unwrap();
+    net.set_input(&[0.2, 0.9, -0.4]);
+    net.settle(1e-15, 100_000).unwrap();
+    let target = [1.5, -0.5];
+    net.set_target(Some(&target));
+    let before = net.weights.up[1].w.clone();
+    let r_1 = net.state.pyramidal[0].r.clone();
+    let out = net.state.pyramidal[1].clone();
+    net.step(true).unwrap();
+
+    let g = cfg.network.conductances.role(Role::Output);
+    let tau_eff = 1.0 / (g.g_lk + g.g_dend + g.g_nudge);
+    let c = g.g_dend / (g.g_lk + g.g_dend);
+    let phi = cfg.network.phi;
+    let scale = cfg.dynamics.dt * cfg.plasticity.eta_up[1];
+    let mut largest: Real = 0.0;
+    for i in 0..2 {
+        let (u, v_b) = (out.u[i], out.v_basal[i]);
+        let du = -g.g_lk * u + g.g_dend * (v_b - u) + g.g_nudge * (target[i] - u);
+        let post = phi.phi(u + tau_eff * du) - phi.phi(c * v_b);
+        for (j, &r) in r_1.iter().enumerate() {
+            let change = net.weights.up[1].w.get(i, j) - before.get(i, j);
+            let expected = scale * post * r;
+            // The change is the difference of two weights of order 1, good to about 1e-16.
+            assert!((change - expected).abs() <= 1e-14, "w_up_2[{i},{j}]: {change} vs {expected}");
+            largest = largest.max(expected.abs());
+        }
+    }
+    // φ(u) − φ(c v_B) is zero at this steady state; the prospective rate sees the target at once.
+    assert!(largest > 1e-5, "{largest}");
+}
+
+#[test]
+fn weight_bounds_clip_w_up_and_the_basal_potentials_follow() {
+    let mut cfg = config(&[3, 4, 2], RateFn::Logistic, false, 7, LateralInit::SelfPredicting);
+    cfg.plasticity.eta_up = vec![2.0, 2.0];
+    let run = |cfg: &RunConfig| {
+        let mut net = Microcircuit::new(cfg).unwrap();
+        net.set_input(&[0.2, 0.9, -0.4]);
+        net.set_target(Some(&[3.0, -3.0]));
+        net.run_steps(3000, true).unwrap();
+        net
+    };
+    let largest = |net: &Microcircuit, k: usize| net.weights.up[k].w.as_slice().iter().fold(0.0, |m: Real, w| m.max(w.abs()));
+    // Bounds at half the largest initial weight: the first plastic step puts weights on them.
+    let start = Microcircuit::new(&cfg).unwrap();
+    let bounds = [0.5 * largest(&start, 0), 0.5 * largest(&start, 1)];
+    let free = run(&cfg);
+    cfg.plasticity.w_up_max = bounds.to_vec();
+    cfg.validate().unwrap();
+    let bounded = run(&cfg);
+    for (k, bound) in bounds.into_iter().enumerate() {
+        assert!(largest(&free, k) > bound, "w_up_{}: the free run stays within the bound", k + 1);
+        assert_eq!(largest(&bounded, k), bound, "w_up_{}", k + 1);
+    }
+    // v_B is that of the clipped weights: recomputing every dendrite changes nothing.
+    let mut refreshed = Microcircuit::restore(&cfg, bounded.snapshot()).unwrap();
+    refreshed.refresh();
+    for k in 0..2 {
+        assert_eq!(refreshed.state.pyramidal[k].v_basal, bounded.state.pyramidal[k].v_basal, "v_basal_{}", k + 1);
+    }
+}

@@ -103,6 +103,9 @@ fn times_and_rates_are_finite_and_bounded() {
     refused(&model(|c| c.plasticity.eta_ip[0] = Real::INFINITY), "plasticity.eta_ip", "not finite");
     refused(&model(|c| c.plasticity.eta_pi[0] = -1e-3), "plasticity.eta_pi", "negative");
     refused(&model(|c| c.plasticity.eta_pi[0] = 1e300), "plasticity.eta_pi", "more than the limit of 1e3");
+    refused(&model(|c| c.plasticity.w_up_max = vec![4.0]), "plasticity.w_up_max", "needs 2 bounds");
+    refused(&model(|c| c.plasticity.w_up_max = vec![4.0, 0.0]), "plasticity.w_up_max", "positive number");
+    refused(&model(|c| c.plasticity.w_up_max = vec![Real::NAN, 5.0]), "plasticity.w_up_max", "positive number");
     refused(&model(|c| c.init.range = 1e300), "init.range", "more than the limit of 1000");
     refused(&model(|c| c.init.range = Real::NAN), "init.range", "≥ 0");
     // τ_0 = 0 turns the filters off, and a lag of zero is no lag.
@@ -183,6 +186,7 @@ fn fig2_counts_and_cost_are_bounded() {
 #[test]
 fn mnist_counts_and_memory_are_bounded() {
     refused(&mnist(|_, e| e.epochs = 1_000_000_000), "experiment.mnist.epochs", "limit of 10000");
+    refused(&mnist(|cfg, _| cfg.plasticity.w_up_max = vec![4.0; 3]), "plasticity.w_up_max", "continuous-time engine");
     refused(&mnist(|_, e| e.batch_size = 1_000_000_000), "experiment.mnist.batch_size", "limit of 55000");
     refused(&mnist(|_, e| e.train_images = Some(1 << 40)), "experiment.mnist.train_images", "limit of 1000000");
     let wide = mnist(|cfg, e| {

@@ -121,6 +121,11 @@ pub struct PlasticityConfig {
     /// Plasticity (traces and weights) is frozen for this long after every pattern switch (ms).
     #[serde(default)]
     pub learning_lag: Real,
+    /// Bounds on the magnitude of the weights of W_1 … W_N: after every plastic step each
+    /// weight of W_k is clipped to [−w_up_max_k, w_up_max_k], as the Latent Equilibrium code does
+    /// (4 for the hidden layer, 5 for the output). Empty (the default): no bounds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub w_up_max: Vec<Real>,
     /// The learning-rate schedule: stages by training pattern, each multiplying every plastic η
     /// by its factor. The default is one stage ×1 from the first pattern.
     #[serde(default = "default_schedule")]
@@ -466,6 +471,13 @@ impl ModelConfig {
         rates("plasticity.eta_ip", &p.eta_ip, layers - 1, false)?;
         rates("plasticity.eta_pi", &p.eta_pi, layers - 1, false)?;
         rates("plasticity.eta_down", &p.eta_down, layers - 1, true)?;
+        if !(p.w_up_max.is_empty() || p.w_up_max.len() == layers) {
+            let problem = format!("needs {layers} bounds (one per W_k) or none, got {}", p.w_up_max.len());
+            return Err(invalid("plasticity.w_up_max", problem));
+        }
+        for &bound in &p.w_up_max {
+            positive("plasticity.w_up_max", bound)?;
+        }
         positive("plasticity.tau_w", p.tau_w)?;
         time_ms("plasticity.tau_w", p.tau_w)?;
         time_ms("plasticity.learning_lag", p.learning_lag)?;

@@ -14,6 +14,12 @@
 //! The steady-state solver iterates the zero-drift equations of spec §3 in sweeps until no
 //! potential moves by more than a tolerance.
 //!
+//! Where `plasticity.w_up_max` is set, every weight of W_k is clipped to [−w_max,k, w_max,k]
+//! after its plastic step, and v_B,k is recomputed from the clipped weights.
+//!
+//! The plasticity rules take the rate a neuron emits at the time-t potential and drift: φ(u) for
+//! the paper's neurons, the prospective φ(u + τ_eff du/dt) for Latent Equilibrium.
+//!
 //! A learning lag of L ms freezes traces and weights for the first round(L/dt) steps after every
 //! input switch; the steps are counted, not their summed durations, so no rounding error adds a
 //! step.
@@ -53,8 +59,9 @@ pub struct PyramidalLayer {
     post_up: Vec<Real>,
     post_down: Vec<Real>,
     post_pi: Vec<Real>,
-    /// φ(u_k), for models whose rate is not φ(u).
-    phi_u: Vec<Real>,
+    /// The rate the model emits at the time-t potential and drift, for the plasticity rules,
+    /// where that rate is not φ(u) (the prospective φ(u + τ_eff du/dt) of Latent Equilibrium).
+    rule_rate: Vec<Real>,
     scratch: Vec<Real>,
 }
 
@@ -71,8 +78,8 @@ pub struct Interneurons {
     /// Dendritic potentials v^I_k = W^IP_k r_k.
     pub v: Vec<Real>,
     post_ip: Vec<Real>,
-    /// φ(u^I_k), for models whose rate is not φ(u).
-    phi_u: Vec<Real>,
+    /// The interneurons' rate at the time-t potential and drift, for Eq. 8, where it is not φ(u).
+    rule_rate: Vec<Real>,
     scratch: Vec<Real>,
 }
 
@@ -143,6 +150,8 @@ pub struct Microcircuit {
     trace: TraceParams,
     /// The number of steps plasticity stays frozen after an input switch, round(L/dt).
     lag_steps: u64,
+    /// The bound on |w| of each W_k, empty for none (`plasticity.w_up_max`).
+    w_up_max: Vec<Real>,
     noise_rng: rng::Rng,
 }
 
@@ -171,10 +180,10 @@ impl State {
         for l in &self.pyramidal {
             let vectors = [&l.u, &l.du, &l.r, &l.r_prev, &l.v_basal, &l.v_apical, &l.v_top_down, &l.v_lateral];
             out.extend(vectors.map(Vec::len));
-            out.extend([&l.post_up, &l.post_down, &l.post_pi, &l.phi_u, &l.scratch].map(Vec::len));
+            out.extend([&l.post_up, &l.post_down, &l.post_pi, &l.rule_rate, &l.scratch].map(Vec::len));
         }
         for i in &self.inter {
-            out.extend([&i.u, &i.du, &i.r, &i.r_prev, &i.v, &i.post_ip, &i.phi_u, &i.scratch].map(Vec::len));
+            out.extend([&i.u, &i.du, &i.r, &i.r_prev, &i.v, &i.post_ip, &i.rule_rate, &i.scratch].map(Vec::len));
         }
         out
     }
@@ -205,7 +214,7 @@ impl State {
                     post_up: vec![0.0; n[k]],
                     post_down: vec![0.0; apical],
                     post_pi: vec![0.0; apical],
-                    phi_u: vec![0.0; n[k]],
+                    rule_rate: vec![0.0; n[k]],
                     scratch: vec![0.0; n[k]],
                 }
             })
@@ -218,7 +227,7 @@ impl State {
                 r_prev: vec![0.0; n[k + 1]],
                 v: vec![0.0; n[k + 1]],
                 post_ip: vec![0.0; n[k + 1]],
-                phi_u: vec![0.0; n[k + 1]],
+                rule_rate: vec![0.0; n[k + 1]],
                 scratch: vec![0.0; n[k + 1]],
             })
             .collect();
@@ -274,6 +283,7 @@ impl Microcircuit {
             noise: cfg.dynamics.noise,
             trace: TraceParams { tau_w: cfg.plasticity.tau_w, order: cfg.plasticity.order },
             lag_steps: (cfg.plasticity.learning_lag / cfg.dynamics.dt).round() as u64,
+            w_up_max: cfg.plasticity.w_up_max.clone(),
             noise_rng: rng::stream(cfg.seed, rng::Stream::Noise),
         };
         circuit.refresh();
@@ -423,15 +433,17 @@ impl Microcircuit {
             let v_apical = (k < depth).then_some(&layer.v_apical[..]);
             let drive = Drive { v_dend: &layer.v_basal, v_apical, nudge };
             model.drift(&layer.u, &drive, &mut layer.du);
-            // Only the matrices that learn need their postsynaptic factors. Their φ(u) is the
-            // rate the population already emits, where the model's rate is φ(u).
+            // Only the matrices that learn need their postsynaptic factors. The rules take the
+            // rate the neuron emits at the time-t potential and drift: φ(u), which the population
+            // already emits where that is the model's rate, or the prospective rate of Latent
+            // Equilibrium, φ(u + τ_eff du/dt), as in that paper's code.
             let w = &self.weights;
             let n = layer.u.len();
             let needs_rate = w.up[k - 1].learns() || (k < depth && w.down[k - 1].learns());
             if learn && needs_rate && !model.rate_is_phi_of_u() {
-                phi.apply_slice(&layer.u, &mut layer.phi_u);
+                model.rate(&phi, &layer.u, &layer.du, &mut layer.rule_rate);
             }
-            let rate = if model.rate_is_phi_of_u() { &layer.r[..n] } else { &layer.phi_u[..] };
+            let rate = if model.rate_is_phi_of_u() { &layer.r[..n] } else { &layer.rule_rate[..] };
             if learn && w.up[k - 1].learns() {
                 let c = model.prediction_gain();
                 for (s, &v) in layer.scratch.iter_mut().zip(&layer.v_basal) {
@@ -461,9 +473,9 @@ impl Microcircuit {
                         *s = d * v;
                     }
                     if !model.rate_is_phi_of_u() {
-                        phi.apply_slice(&inter.u, &mut inter.phi_u);
+                        model.rate(&phi, &inter.u, &inter.du, &mut inter.rule_rate);
                     }
-                    let rate = if model.rate_is_phi_of_u() { &inter.r[..] } else { &inter.phi_u[..] };
+                    let rate = if model.rate_is_phi_of_u() { &inter.r[..] } else { &inter.rule_rate[..] };
                     let signals = PostSignals { rate, prediction: &inter.scratch };
                     InterneuronUp.post_factor(&phi, &signals, &mut inter.post_ip);
                 }
@@ -511,6 +523,14 @@ impl Microcircuit {
                 if k == 1 { (&s.r0_prev[..], &s.r0[..]) } else { (&below[k - 2].r_prev[..], &below[k - 2].r[..]) };
             let (layer, above) = rest.split_first_mut().expect("layer exists");
             step(&mut w.up[k - 1], &layer.post_up, pre_prev, pre, &mut layer.v_basal);
+            if let Some(&bound) = self.w_up_max.get(k - 1)
+                && learn
+                && w.up[k - 1].learns()
+            {
+                // The fused pass drove v_B with the unclipped weights; redo it with the clipped.
+                w.up[k - 1].w.as_mut_slice().iter_mut().for_each(|x| *x = x.clamp(-bound, bound));
+                kernels::gemv(&mut layer.v_basal, &w.up[k - 1].w, pre);
+            }
             if k < depth {
                 let inter = &mut s.inter[k - 1];
                 let n_up = above[0].u.len();

@@ -519,6 +519,7 @@ mod tests {
                 tau_w: 30.0,
                 order: Default::default(),
                 learning_lag: 0.0,
+                w_up_max: Vec::new(),
                 schedule: crate::engine::config::default_schedule(),
             },
             init: InitConfig { range, lateral: LateralInit::Random, weights: None },

@@ -63,6 +63,7 @@ fn plasticity(eta_up: &[f64], eta_ip: f64, eta_pi: f64) -> PlasticityConfig {
         tau_w: 30.0,
         order: UpdateOrder::Synchronous,
         learning_lag: 0.0,
+        w_up_max: Vec::new(),
         schedule: default_schedule(),
     }
 }
@@ -218,7 +219,7 @@ fn mnist_microcircuit() -> RunConfig {
 }
 
 /// A classification run with the continuous-time engine from a self-predicting start, with no
-/// noise, W^PI fixed and no traces (τ_w = dt, as in the public code these settings come from).
+/// noise, W^PI fixed and no traces (τ_w = dt, as in the Latent Equilibrium code).
 #[allow(clippy::too_many_arguments)]
 fn classify(
     network: NetworkConfig,
@@ -252,26 +253,33 @@ fn classify(
 /// paper's code.
 const CLASSIFY_TARGETS: [f64; 2] = [0.1, 1.0];
 
-/// Yin-Yang: 4-120-3, logistic φ, a bias input, g_A 0.28 and g_som = g_som^I 0.34, a 20 ms
-/// learning lag, 45 epochs of 6 000 samples of 100 ms.
+/// Yin-Yang with the settings of the public NumPy implementation of this microcircuit: 4-120-3,
+/// logistic φ, a bias input, g_A 0.28 and g_som = g_som^I 0.34, a 20 ms learning lag, traces
+/// with τ_w = 30 ms, 45 epochs of 6 000 samples of 100 ms.
 fn yinyang() -> RunConfig {
     let mut net = network(&[4, 120, 3], RateFn::Logistic);
     net.bias = true;
     net.conductances = CompartmentParams { g_a: 0.28, g_som: 0.34, g_som_i: 0.34, ..CompartmentParams::default() };
     let task = Task::YinYang { train: 6_000, validation: 1_000, test: 1_000, data_seed: 42 };
-    classify(net, 3.0, &YINYANG_ETA_UP, YINYANG_ETA_UP[1], 20.0, task, 45, 100.0)
+    let mut cfg = classify(net, 3.0, &YINYANG_ETA_UP, YINYANG_ETA_IP, 20.0, task, 45, 100.0);
+    cfg.model.plasticity.tau_w = 30.0;
+    cfg
 }
 
-/// The learning rates of W_1 and W_2 for Yin-Yang; W^IP learns at the rate of W_2.
-const YINYANG_ETA_UP: [f64; 2] = [0.01, 0.002];
+/// The learning rates of W_1, W_2 and W^IP for Yin-Yang, those of the public NumPy code: the
+/// hidden layer learns about 8 300 times faster than the output.
+const YINYANG_ETA_UP: [f64; 2] = [6.1, 0.000732];
+const YINYANG_ETA_IP: f64 = 0.001464;
 
 /// Bars with the Latent Equilibrium paper's settings for 10 ms patterns: 9-30-3, softplus φ,
 /// g_lk 0.03, g_B = g_D 0.1, g_A = g_som = g_som^I 0.06, τ_0 0.1 ms, η_up [0.05, 0.01],
-/// η_IP 0.02, 1 000 epochs of the eight patterns.
+/// η_IP 0.02, |W_1| ≤ 4 and |W_2| ≤ 5, 1 000 epochs of the eight patterns.
 fn bars() -> RunConfig {
     let mut net = network(&[9, 30, 3], RateFn::Softplus);
     net.conductances = CompartmentParams { g_lk: 0.03, g_b: 0.1, g_a: 0.06, g_d: 0.1, g_som: 0.06, g_som_i: 0.06 };
-    classify(net, 0.1, &[0.05, 0.01], 0.02, 0.0, Task::Bars, 1_000, 10.0)
+    let mut cfg = classify(net, 0.1, &[0.05, 0.01], 0.02, 0.0, Task::Bars, 1_000, 10.0);
+    cfg.model.plasticity.w_up_max = vec![4.0, 5.0];
+    cfg
 }
 
 /// The preset `name`, if there is one.

@@ -162,6 +162,10 @@ impl MnistConfig {
                 "mnist counts epochs, not patterns (see experiment.mnist.eta_decay); leave the default, one stage ×1";
             return Err(invalid("plasticity.schedule", problem));
         }
+        if !cfg.plasticity.w_up_max.is_empty() {
+            let problem = "weight bounds are applied by the continuous-time engine only; leave it empty for mnist";
+            return Err(invalid("plasticity.w_up_max", problem));
+        }
         let sizes = &cfg.network.sizes;
         let folder = &self.data_folder;
         let plain = std::path::Path::new(folder).components().count() == 1
