@@ -55,7 +55,8 @@ fn latent_equilibrium_learns_bars_at_10_ms_where_the_dendritic_model_fails_and_r
     let summary = run(&dir, "bars", "full", &[le, "experiment.classify.epochs=300"], false);
     // Seeds 0-5 all classify the eight patterns without error after 300 epochs of 10 ms.
     assert_eq!(value(&summary, "final_test_accuracy"), 1.0, "{summary}");
-    let dendritic = run(&dir, "bars", "dendritic", &["network.neuron=dendritic", "experiment.classify.epochs=300"], false);
+    let dendritic =
+        run(&dir, "bars", "dendritic", &["network.neuron=dendritic", "experiment.classify.epochs=300"], false);
     // The paper's neurons, with the same 10 ms patterns and rates, end at 0.25-0.375 for seeds
     // 0-5, no better than a constant answer (3/8).
     assert!(value(&dendritic, "final_test_accuracy") <= 0.5, "{dendritic}");

@@ -258,7 +258,8 @@ fn weight_bounds_clip_w_up_and_the_basal_potentials_follow() {
         net.run_steps(3000, true).unwrap();
         net
     };
-    let largest = |net: &Microcircuit, k: usize| net.weights.up[k].w.as_slice().iter().fold(0.0, |m: Real, w| m.max(w.abs()));
+    let largest =
+        |net: &Microcircuit, k: usize| net.weights.up[k].w.as_slice().iter().fold(0.0, |m: Real, w| m.max(w.abs()));
     // Bounds at half the largest initial weight: the first plastic step puts weights on them.
     let start = Microcircuit::new(&cfg).unwrap();
     let bounds = [0.5 * largest(&start, 0), 0.5 * largest(&start, 1)];
