@@ -12,9 +12,12 @@ import apical
 
 # A Python process that starts a long call, says so, and reports how it ended.
 SCRIPT = """
-import sys, time
+import signal, sys, time
 import numpy as np
 import apical
+# A process started in the background by a non-interactive shell inherits SIGINT ignored, and
+# Python then installs no handler; restore the one an interactive session has.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 cfg = apical.Config.preset("fig1")
 {setup}
 print("started", flush=True)
