@@ -42,7 +42,13 @@ def interrupt(setup, call, tmp_path):
     assert child.stdout.readline().strip() == "started"
     time.sleep(0.5)
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=60)
+    try:
+        out, err = child.communicate(timeout=60)
+    finally:
+        # A child that ignored the signal would otherwise run on after the test.
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     assert child.returncode == 0, err
     return out
 
