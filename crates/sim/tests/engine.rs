@@ -248,6 +248,25 @@ fn latent_equilibrium_rules_take_the_prospective_rate() {
 }
 
 #[test]
+fn w_up_range_draws_the_forward_weights_alone_from_their_own_range() {
+    let cfg = config(&[3, 4, 2], RateFn::Logistic, false, 7, LateralInit::Random);
+    let mut narrow = cfg.clone();
+    narrow.init.w_up_range = Some(0.1);
+    narrow.validate().unwrap();
+    let (wide, narrow) = (Microcircuit::new(&cfg).unwrap().weights, Microcircuit::new(&narrow).unwrap().weights);
+    for (k, (a, b)) in wide.up.iter().zip(&narrow.up).enumerate() {
+        // The same draws, scaled from U(−1, 1) to U(−0.1, 0.1).
+        for (x, y) in a.w.as_slice().iter().zip(b.w.as_slice()) {
+            assert!(y.abs() <= 0.1, "w_up_{}: {y}", k + 1);
+            assert!((0.1 * x - y).abs() <= 1e-15, "w_up_{}: {x} against {y}", k + 1);
+        }
+    }
+    assert_eq!(wide.down[0].w, narrow.down[0].w, "B_1");
+    assert_eq!(wide.ip[0].w, narrow.ip[0].w, "W^IP_1");
+    assert_eq!(wide.pi[0].w, narrow.pi[0].w, "W^PI_1");
+}
+
+#[test]
 fn weight_bounds_clip_w_up_and_the_basal_potentials_follow() {
     let mut cfg = config(&[3, 4, 2], RateFn::Logistic, false, 7, LateralInit::SelfPredicting);
     cfg.plasticity.eta_up = vec![2.0, 2.0];

@@ -108,6 +108,8 @@ fn times_and_rates_are_finite_and_bounded() {
     refused(&model(|c| c.plasticity.w_up_max = vec![Real::NAN, 5.0]), "plasticity.w_up_max", "positive number");
     refused(&model(|c| c.init.range = 1e300), "init.range", "more than the limit of 1000");
     refused(&model(|c| c.init.range = Real::NAN), "init.range", "≥ 0");
+    refused(&model(|c| c.init.w_up_range = Some(-0.1)), "init.w_up_range", "≥ 0");
+    refused(&model(|c| c.init.w_up_range = Some(1e300)), "init.w_up_range", "more than the limit of 1000");
     // τ_0 = 0 turns the filters off, and a lag of zero is no lag.
     model(|c| c.dynamics.tau_0 = 0.0).validate().unwrap();
     model(|c| c.init.range = 1e3).validate().unwrap();
@@ -187,6 +189,7 @@ fn fig2_counts_and_cost_are_bounded() {
 fn mnist_counts_and_memory_are_bounded() {
     refused(&mnist(|_, e| e.epochs = 1_000_000_000), "experiment.mnist.epochs", "limit of 10000");
     refused(&mnist(|cfg, _| cfg.plasticity.w_up_max = vec![4.0; 3]), "plasticity.w_up_max", "continuous-time engine");
+    refused(&mnist(|cfg, _| cfg.init.w_up_range = Some(0.1)), "init.w_up_range", "fan-in");
     refused(&mnist(|_, e| e.batch_size = 1_000_000_000), "experiment.mnist.batch_size", "limit of 55000");
     refused(&mnist(|_, e| e.train_images = Some(1 << 40)), "experiment.mnist.train_images", "limit of 1000000");
     let wide = mnist(|cfg, e| {

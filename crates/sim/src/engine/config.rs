@@ -231,6 +231,11 @@ pub struct InitConfig {
     /// Weights are drawn from U(−range, range).
     #[serde(default = "default_range")]
     pub range: Real,
+    /// Where set, the forward weights W_k are drawn from U(−w_up_range, w_up_range) instead, and
+    /// the others from U(−range, range). Each weight takes one draw either way, so the other
+    /// matrices come out the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub w_up_range: Option<Real>,
     /// Lateral weights: random or self-predicting.
     #[serde(default)]
     pub lateral: LateralInit,
@@ -247,7 +252,7 @@ fn default_range() -> Real {
 
 impl Default for InitConfig {
     fn default() -> Self {
-        InitConfig { range: default_range(), lateral: LateralInit::default(), weights: None }
+        InitConfig { range: default_range(), w_up_range: None, lateral: LateralInit::default(), weights: None }
     }
 }
 
@@ -483,6 +488,11 @@ impl ModelConfig {
         time_ms("plasticity.learning_lag", p.learning_lag)?;
         p.validate_schedule()?;
         non_negative("init.range", self.init.range)?;
-        at_most("init.range", self.init.range, MAX_INIT_RANGE)
+        at_most("init.range", self.init.range, MAX_INIT_RANGE)?;
+        if let Some(range) = self.init.w_up_range {
+            non_negative("init.w_up_range", range)?;
+            at_most("init.w_up_range", range, MAX_INIT_RANGE)?;
+        }
+        Ok(())
     }
 }

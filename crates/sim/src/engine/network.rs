@@ -110,25 +110,29 @@ pub enum WeightFileError {
 }
 
 impl Weights {
-    /// Draws every matrix from U(−range, range) with the run's weight stream and sets the learning
-    /// rates of the configuration. [`Weights::initial`] adds the weight file and the lateral
+    /// Draws every matrix from U(−range, range) with the run's weight stream (W_k from
+    /// U(−w_up_range, w_up_range) where `init.w_up_range` is set) and sets the learning rates of
+    /// the configuration. [`Weights::initial`] adds the weight file and the lateral
     /// initialisation.
     pub fn from_config(cfg: &ModelConfig, shape: &Shape) -> Self {
         let mut rng = rng::stream(cfg.seed, rng::Stream::Weights);
         let range = cfg.init.range;
+        let up_range = cfg.init.w_up_range.unwrap_or(range);
         let n = &shape.sizes;
         let p = &cfg.plasticity;
-        let mut draw = |rows, cols| Matrix::uniform(rows, cols, -range, range, &mut rng);
+        let mut draw = |rows, cols, range: Real| Matrix::uniform(rows, cols, -range, range, &mut rng);
         let depth = shape.depth();
-        let up = (1..=depth).map(|k| Synapses::new(draw(n[k], shape.pre(k - 1)), p.eta_up[k - 1], true)).collect();
+        let up = (1..=depth)
+            .map(|k| Synapses::new(draw(n[k], shape.pre(k - 1), up_range), p.eta_up[k - 1], true))
+            .collect();
         let mut down = Vec::new();
         let mut ip = Vec::new();
         let mut pi = Vec::new();
         for k in 1..depth {
             let eta_down = p.eta_down.get(k - 1).copied().unwrap_or(0.0);
-            down.push(Synapses::new(draw(n[k], n[k + 1]), eta_down, true));
-            ip.push(Synapses::new(draw(n[k + 1], shape.pre(k)), p.eta_ip[k - 1], true));
-            pi.push(Synapses::new(draw(n[k], n[k + 1]), p.eta_pi[k - 1], true));
+            down.push(Synapses::new(draw(n[k], n[k + 1], range), eta_down, true));
+            ip.push(Synapses::new(draw(n[k + 1], shape.pre(k), range), p.eta_ip[k - 1], true));
+            pi.push(Synapses::new(draw(n[k], n[k + 1], range), p.eta_pi[k - 1], true));
         }
         Weights { up, down, ip, pi }
     }

@@ -522,7 +522,7 @@ mod tests {
                 w_up_max: Vec::new(),
                 schedule: crate::engine::config::default_schedule(),
             },
-            init: InitConfig { range, lateral: LateralInit::Random, weights: None },
+            init: InitConfig { range, w_up_range: None, lateral: LateralInit::Random, weights: None },
         }
     }
 

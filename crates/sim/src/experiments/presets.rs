@@ -75,7 +75,7 @@ fn fig_s1(patterns: u64, record_every: u64) -> RunConfig {
             network: network(&[30, 20, 10], RateFn::Logistic),
             dynamics: dynamics(0.1),
             plasticity: plasticity(&[0.0, 0.0], 0.0002375, 0.0005),
-            init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+            init: InitConfig { range: 1.0, w_up_range: None, lateral: LateralInit::Random, weights: None },
         },
         experiment: ExperimentConfig::FigS1(FigS1Config {
             patterns,
@@ -99,7 +99,7 @@ fn fig2(patterns: u64, record_every: u64, schedule: Vec<Stage>) -> RunConfig {
             network: network(&[30, 50, 10], RateFn::PAPER_SOFT_RECTIFIER),
             dynamics: dynamics(0.3),
             plasticity: PlasticityConfig { schedule, ..plasticity(&[eta_1, eta_2], eta_1, eta_pi) },
-            init: InitConfig { range: 1.0, lateral: LateralInit::Random, weights: None },
+            init: InitConfig { range: 1.0, w_up_range: None, lateral: LateralInit::Random, weights: None },
         },
         experiment: ExperimentConfig::Fig2(Fig2Config {
             patterns,
@@ -154,7 +154,7 @@ fn mnist(learner: Learner, hidden_rates: HiddenRates, eta_up: [f64; 3]) -> RunCo
             network,
             dynamics: DynamicsConfig::default(),
             plasticity: PlasticityConfig { eta_ip, eta_pi: vec![0.0; 2], ..plasticity(&eta_up, 0.0, 0.0) },
-            init: InitConfig { range: 8.0, lateral: LateralInit::SelfPredicting, weights: None },
+            init: InitConfig { range: 8.0, w_up_range: None, lateral: LateralInit::SelfPredicting, weights: None },
         },
         experiment: ExperimentConfig::Mnist(MnistConfig {
             learner,
@@ -239,7 +239,7 @@ fn classify(
             network,
             dynamics: DynamicsConfig { dt, tau_0, sigma: 0.0, noise: NoiseScheme::EulerMaruyama },
             plasticity: PlasticityConfig { tau_w: dt, learning_lag, ..plasticity(eta_up, eta_ip, 0.0) },
-            init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
+            init: InitConfig { range: 1.0, w_up_range: None, lateral: LateralInit::SelfPredicting, weights: None },
         },
         experiment: ExperimentConfig::Classify(ClassifyConfig {
             task,
@@ -296,7 +296,7 @@ pub fn preset(name: &str) -> Option<RunConfig> {
                 network: network(&[30, 20, 10], RateFn::Logistic),
                 dynamics: dynamics(0.1),
                 plasticity: plasticity(&[0.0011875, 0.0005], 0.0011875, 0.0005),
-                init: InitConfig { range: 1.0, lateral: LateralInit::SelfPredicting, weights: None },
+                init: InitConfig { range: 1.0, w_up_range: None, lateral: LateralInit::SelfPredicting, weights: None },
             },
             experiment: ExperimentConfig::Fig1(Fig1Config {
                 duration_ms: 24_000.0,

@@ -162,6 +162,10 @@ impl MnistConfig {
                 "mnist counts epochs, not patterns (see experiment.mnist.eta_decay); leave the default, one stage ×1";
             return Err(invalid("plasticity.schedule", problem));
         }
+        if cfg.init.w_up_range.is_some() {
+            let problem = "mnist scales init.range by each layer's fan-in for every matrix; leave it unset";
+            return Err(invalid("init.w_up_range", problem));
+        }
         if !cfg.plasticity.w_up_max.is_empty() {
             let problem = "weight bounds are applied by the continuous-time engine only; leave it empty for mnist";
             return Err(invalid("plasticity.w_up_max", problem));
