@@ -122,9 +122,8 @@ impl Weights {
         let p = &cfg.plasticity;
         let mut draw = |rows, cols, range: Real| Matrix::uniform(rows, cols, -range, range, &mut rng);
         let depth = shape.depth();
-        let up = (1..=depth)
-            .map(|k| Synapses::new(draw(n[k], shape.pre(k - 1), up_range), p.eta_up[k - 1], true))
-            .collect();
+        let up =
+            (1..=depth).map(|k| Synapses::new(draw(n[k], shape.pre(k - 1), up_range), p.eta_up[k - 1], true)).collect();
         let mut down = Vec::new();
         let mut ip = Vec::new();
         let mut pi = Vec::new();
