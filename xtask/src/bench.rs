@@ -64,7 +64,13 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("cargo bench failed ({status})");
     }
     let results = Results { home };
-    let machine = Machine { cpu: cpu_name(), threads: available_threads(), load_before, load_after: load_average() };
+    let machine = Machine {
+        cpu: cpu_name(),
+        threads: available_threads(),
+        vector: vector_instructions(),
+        load_before,
+        load_after: load_average(),
+    };
     let text = report(&results, &machine, started.elapsed().as_secs_f64())?;
     println!("\n{text}");
     let doc = root.join("docs/benchmarks.md");
@@ -171,6 +177,7 @@ fn json_array(text: &str, key: &str) -> Option<Vec<f64>> {
 struct Machine {
     cpu: String,
     threads: usize,
+    vector: &'static str,
     load_before: Option<String>,
     load_after: Option<String>,
 }
@@ -184,6 +191,16 @@ fn cpu_name() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The vector instructions the kernels and rate maps run on here, chosen at run time.
+fn vector_instructions() -> &'static str {
+    use apical_numerics::vmath::Isa;
+    match Isa::detect() {
+        Isa::Avx512 => "AVX-512, eight lanes",
+        Isa::Avx2Fma => "AVX2 and FMA, four lanes",
+        Isa::Scalar | Isa::Libm => "scalar",
+    }
 }
 
 fn available_threads() -> usize {
@@ -225,9 +242,11 @@ fn report(r: &Results, machine: &Machine, seconds: f64) -> Result<String> {
     let load = |l: &Option<String>| l.clone().unwrap_or_else(|| "unknown".into());
     writeln!(
         t,
-        "Measured on {} ({} hardware threads); 1-minute load average {} before and {} after the run.",
+        "Measured on {} ({} hardware threads; vector instructions: {}); 1-minute load average {} before and {} \
+         after the run.",
         machine.cpu,
         machine.threads,
+        machine.vector,
         load(&machine.load_before),
         load(&machine.load_after)
     )?;

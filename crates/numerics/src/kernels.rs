@@ -18,8 +18,8 @@
 //! contiguous columns. The sweeps take four columns at a time and are vectorised over the rows,
 //! so every out[i] is loaded and stored once per four columns and still receives its products
 //! in column order. (Row-major storage would turn the product into dot products, which vectorise
-//! only if their sums are reordered.) The vector instructions (AVX2 where the CPU has them) are
-//! chosen at run time; no kernel fuses a multiply with an add or reorders a sum, so the results
+//! only if their sums are reordered.) The vector instructions (AVX-512 or AVX2 where the CPU has
+//! them) are chosen at run time; no kernel fuses a multiply with an add or reorders a sum, so the results
 //! are bit-identical to the plain scalar loops on every machine.
 
 use std::sync::OnceLock;
@@ -53,13 +53,18 @@ pub struct TraceStep {
     pub order: UpdateOrder,
 }
 
-/// Runs a kernel with the widest vector instructions the CPU offers: AVX2 on x86-64 where present,
-/// chosen at run time through faer's `pulp`, and plain scalar code elsewhere. The kernels use
-/// separate multiplies and adds, never fused multiply–adds, and keep the order of every sum, so
-/// each path gives the same bits as the scalar reference.
-/// The instruction set is detected once per process.
+/// Runs a kernel with the widest vector instructions the CPU offers: AVX-512 (eight lanes) or
+/// AVX2 (four) on x86-64 where present, chosen at run time through faer's `pulp`, and plain
+/// scalar code elsewhere. The kernels use separate multiplies and adds, never fused
+/// multiply–adds, and keep the order of every sum, so each path gives the same bits as the
+/// scalar reference. The instruction set is detected once per process; the tests run every
+/// kernel on each set this CPU has.
 #[inline(always)]
 fn vectorized<K: WithSimd>(kernel: K) -> K::Output {
+    #[cfg(test)]
+    if let Some(arch) = tests::FORCED_ARCH.get() {
+        return arch.dispatch(kernel);
+    }
     static ARCH: OnceLock<Arch> = OnceLock::new();
     ARCH.get_or_init(Arch::new).dispatch(kernel)
 }
@@ -460,7 +465,30 @@ impl WithSimd for Streaming<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    thread_local! {
+        /// The instruction set the kernels run on in this test thread, in place of the detected one.
+        pub(super) static FORCED_ARCH: Cell<Option<Arch>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` once on each instruction set this CPU has: scalar, AVX2 and AVX-512.
+    fn on_every_arch(mut f: impl FnMut(&str)) {
+        let mut archs = vec![("scalar", Arch::Scalar)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use faer::traits::pulp::x86::{V3, V4};
+            archs.extend(V3::try_new().map(|s| ("avx2", Arch::V3(s))));
+            archs.extend(V4::try_new().map(|s| ("avx512", Arch::V4(s))));
+        }
+        for (name, arch) in archs {
+            FORCED_ARCH.set(Some(arch));
+            f(name);
+        }
+        FORCED_ARCH.set(None);
+    }
 
     fn reference(w: &Matrix, t: &Matrix, post: &[Real], pre: &[Real], s: TraceStep) -> (Matrix, Matrix) {
         let mut w2 = w.clone();
@@ -482,35 +510,43 @@ mod tests {
 
     #[test]
     fn fused_pass_matches_elementwise_reference() {
-        // Shapes below, at and above the vector width, with remainders, so that both the vector
-        // body and the scalar tail of every loop run.
-        for (n_post, n_pre) in [(3, 4), (37, 11), (10, 50), (1, 3)] {
-            let w0 = Matrix::from_fn(n_post, n_pre, |i, j| 0.1 * i as Real - 0.2 * j as Real);
-            let t0 = Matrix::from_fn(n_post, n_pre, |i, j| 0.05 * (i * j) as Real - 0.1);
-            let post: Vec<Real> = (0..n_post).map(|i| (i as Real * 0.7).sin()).collect();
-            let pre: Vec<Real> = (0..n_pre).map(|j| (j as Real * 1.3).cos()).collect();
-            let x: Vec<Real> = (0..n_pre).map(|j| 1.0 - 0.3 * j as Real).collect();
-            for order in [UpdateOrder::Synchronous, UpdateOrder::TraceFirst] {
-                let s = TraceStep { decay: 0.1 / 30.0, rate: 0.1 * 0.002, order };
-                let (w_ref, t_ref) = reference(&w0, &t0, &post, &pre, s);
-                let (mut w, mut t) = (w0.clone(), t0.clone());
-                let mut out = vec![9.0; n_post];
-                plasticity_pass(&mut w, &mut t, &post, &pre, s, Some((&x, &mut out)));
-                // The vectorised sweep performs the reference's operations in the reference's
-                // order, so the results agree bit for bit.
-                assert_eq!(w, w_ref, "{n_post}×{n_pre} {order:?}");
-                assert_eq!(t, t_ref, "{n_post}×{n_pre} {order:?}");
-                let expect: Vec<Real> =
-                    (0..n_post).map(|i| (0..n_pre).fold(0.0, |acc, j| acc + x[j] * w_ref.get(i, j))).collect();
-                assert_eq!(out, expect, "{n_post}×{n_pre} {order:?}");
-                let mut out_gemv = vec![0.0; n_post];
-                gemv(&mut out_gemv, &w_ref, &x);
-                assert_eq!(out_gemv, expect, "{n_post}×{n_pre} gemv");
-                let (mut w, mut t) = (w0.clone(), t0.clone());
-                plasticity_pass(&mut w, &mut t, &post, &pre, s, None);
-                assert_eq!((w, t), (w_ref.clone(), t_ref.clone()), "{n_post}×{n_pre} {order:?} without product");
+        // Shapes below, at and above the vector widths (four and eight lanes), with and without
+        // remainders, so that both the vector body and the scalar tail of every loop run, on
+        // every instruction set of this CPU.
+        let shapes = [(3, 4), (37, 11), (10, 50), (1, 3), (50, 31), (16, 9), (17, 4)];
+        on_every_arch(|arch| {
+            for (n_post, n_pre) in shapes {
+                let w0 = Matrix::from_fn(n_post, n_pre, |i, j| 0.1 * i as Real - 0.2 * j as Real);
+                let t0 = Matrix::from_fn(n_post, n_pre, |i, j| 0.05 * (i * j) as Real - 0.1);
+                let post: Vec<Real> = (0..n_post).map(|i| (i as Real * 0.7).sin()).collect();
+                let pre: Vec<Real> = (0..n_pre).map(|j| (j as Real * 1.3).cos()).collect();
+                let x: Vec<Real> = (0..n_pre).map(|j| 1.0 - 0.3 * j as Real).collect();
+                for order in [UpdateOrder::Synchronous, UpdateOrder::TraceFirst] {
+                    let s = TraceStep { decay: 0.1 / 30.0, rate: 0.1 * 0.002, order };
+                    let (w_ref, t_ref) = reference(&w0, &t0, &post, &pre, s);
+                    let (mut w, mut t) = (w0.clone(), t0.clone());
+                    let mut out = vec![9.0; n_post];
+                    plasticity_pass(&mut w, &mut t, &post, &pre, s, Some((&x, &mut out)));
+                    // The vectorised sweep performs the reference's operations in the reference's
+                    // order, so the results agree bit for bit.
+                    assert_eq!(w, w_ref, "{arch} {n_post}×{n_pre} {order:?}");
+                    assert_eq!(t, t_ref, "{arch} {n_post}×{n_pre} {order:?}");
+                    let expect: Vec<Real> =
+                        (0..n_post).map(|i| (0..n_pre).fold(0.0, |acc, j| acc + x[j] * w_ref.get(i, j))).collect();
+                    assert_eq!(out, expect, "{arch} {n_post}×{n_pre} {order:?}");
+                    let mut out_gemv = vec![0.0; n_post];
+                    gemv(&mut out_gemv, &w_ref, &x);
+                    assert_eq!(out_gemv, expect, "{arch} {n_post}×{n_pre} gemv");
+                    let (mut w, mut t) = (w0.clone(), t0.clone());
+                    plasticity_pass(&mut w, &mut t, &post, &pre, s, None);
+                    assert_eq!(
+                        (w, t),
+                        (w_ref.clone(), t_ref.clone()),
+                        "{arch} {n_post}×{n_pre} {order:?} without product"
+                    );
+                }
             }
-        }
+        });
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Everything here is model-agnostic: the crates above it give these pieces their meaning.
 //!
 //! * [`rate`]: the rate functions r = φ(u) with φ′ and φ⁻¹, computed without overflow for large |u|.
-//! * [`vmath`]: eˣ, log(1 + x) and the rate functions over whole slices, vectorised with AVX2 and FMA
-//!   where the CPU has them, with the same results on every instruction set.
+//! * [`vmath`]: eˣ, log(1 + x) and the rate functions over whole slices, vectorised with AVX-512 or
+//!   AVX2 and FMA where the CPU has them, with the same results on every instruction set.
 //! * [`Matrix`]: a dense column-major matrix that hands out [`faer`] views and serialises without faer.
 //! * [`kernels`]: matrix–vector products into preallocated outputs, and the fused plasticity pass
 //!   that updates a low-pass trace Δ and a weight matrix W in one sweep over memory,

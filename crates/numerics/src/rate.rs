@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn slices_match_the_scalar_functions_on_every_isa() {
         let u: Vec<Real> = (0..=4000).map(|i| -40.0 + 0.02 * i as Real).chain([Real::NAN, 800.0, -800.0]).collect();
-        let isas = [Isa::Libm, Isa::Scalar, Isa::Avx2Fma].into_iter().filter(|isa| isa.is_supported());
+        let isas = [Isa::Libm, Isa::Scalar, Isa::Avx2Fma, Isa::Avx512].into_iter().filter(|isa| isa.is_supported());
         let distance = |a: Real, b: Real| {
             let ordered = |x: Real| {
                 let bits = x.to_bits() as i64;

@@ -1,8 +1,9 @@
 //! Vectorised elementwise maps over slices: eˣ, log(1 + x) and the rate functions built from them.
 //!
-//! The maps evaluate a whole population at once, four lanes at a time with AVX2 and FMA where the CPU
-//! has them (detected at run time) and one lane at a time otherwise. Both paths run the same
-//! operations in the same order, every multiply–add fused, so they return the same bits; the result
+//! The maps evaluate a whole population at once, eight lanes at a time with AVX-512 or four with
+//! AVX2 and FMA where the CPU has them (detected at run time) and one lane at a time otherwise. All
+//! three paths run the same operations in the same order, every multiply–add fused, so they return
+//! the same bits; the result
 //! for an element depends neither on the path nor on its position in the slice nor on the slice's
 //! length or alignment. Where neither path is fast, the maps fall back to libm (see *Instruction
 //! sets* below).
@@ -100,13 +101,20 @@ pub enum Isa {
     /// Four lanes at a time with AVX2 and FMA, on x86-64 CPUs of the x86-64-v3 level (Haswell and
     /// later), detected at run time with `is_x86_feature_detected!`.
     Avx2Fma,
+    /// Eight lanes at a time with AVX-512, on x86-64 CPUs of the x86-64-v4 level (Skylake-X, Ice
+    /// Lake, Zen 4 and later), detected at run time. The same operations as [`Isa::Avx2Fma`] on
+    /// twice the lanes, so the same bits.
+    Avx512,
 }
 
 impl Isa {
-    /// The fastest instruction set this CPU supports: AVX2 and FMA where detected, else the one-lane
-    /// path where [`f64::mul_add`] compiles to one instruction, else libm (see the module docs).
+    /// The fastest instruction set this CPU supports: AVX-512 where detected, else AVX2 and FMA, else
+    /// the one-lane path where [`f64::mul_add`] compiles to one instruction, else libm (see the
+    /// module docs).
     pub fn detect() -> Isa {
-        if Isa::Avx2Fma.is_supported() {
+        if Isa::Avx512.is_supported() {
+            Isa::Avx512
+        } else if Isa::Avx2Fma.is_supported() {
             Isa::Avx2Fma
         } else if HARDWARE_MUL_ADD {
             Isa::Scalar
@@ -121,8 +129,10 @@ impl Isa {
             Isa::Libm | Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => pulp::x86::V3::is_available(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => pulp::x86::V4::is_available(),
             #[cfg(not(target_arch = "x86_64"))]
-            Isa::Avx2Fma => false,
+            Isa::Avx2Fma | Isa::Avx512 => false,
         }
     }
 }
@@ -172,8 +182,8 @@ impl Map {
         self.apply_on(Isa::detect(), x, out);
     }
 
-    /// out[i] = f(x[i]) on the given instruction set; the result is the same on [`Isa::Scalar`] and
-    /// [`Isa::Avx2Fma`], and within the bounds of the module docs on [`Isa::Libm`].
+    /// out[i] = f(x[i]) on the given instruction set; the result is the same on [`Isa::Scalar`],
+    /// [`Isa::Avx2Fma`] and [`Isa::Avx512`], and within the bounds of the module docs on [`Isa::Libm`].
     ///
     /// # Panics
     /// If the slices differ in length or this CPU does not support `isa`.
@@ -233,19 +243,26 @@ fn run<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
             }
             panic!("vmath: this CPU lacks AVX2 and FMA");
         }
+        Isa::Avx512 => {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(simd) = pulp::x86::V4::try_new() {
+                return simd.vectorize(Sweep { simd, kernel, io });
+            }
+            panic!("vmath: this CPU lacks AVX-512");
+        }
     }
 }
 
 /// A sweep bundled as a nullary function, so that pulp can compile it with the target features on.
 #[cfg(target_arch = "x86_64")]
-struct Sweep<'a, K> {
-    simd: pulp::x86::V3,
+struct Sweep<'a, S, K> {
+    simd: S,
     kernel: K,
     io: Io<'a>,
 }
 
 #[cfg(target_arch = "x86_64")]
-impl<K: Kernel> pulp::NullaryFnOnce for Sweep<'_, K> {
+impl<S: Lanes, K: Kernel> pulp::NullaryFnOnce for Sweep<'_, S, K> {
     type Output = ();
 
     #[inline(always)]
@@ -330,6 +347,18 @@ impl Lanes for pulp::x86::V3 {
     #[inline(always)]
     fn shr52(self, a: Self::u64s) -> Self::u64s {
         self.shr_const_u64x4::<52>(a)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for pulp::x86::V4 {
+    #[inline(always)]
+    fn shl52(self, a: Self::u64s) -> Self::u64s {
+        self.shl_const_u64x8::<52>(a)
+    }
+    #[inline(always)]
+    fn shr52(self, a: Self::u64s) -> Self::u64s {
+        self.shr_const_u64x8::<52>(a)
     }
 }
 
@@ -657,7 +686,7 @@ mod tests {
     /// The instruction sets this CPU runs with fused multiply–adds, the one-lane path first; they
     /// return the same bits.
     fn isas() -> Vec<Isa> {
-        [Isa::Scalar, Isa::Avx2Fma].into_iter().filter(|isa| isa.is_supported()).collect()
+        [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512].into_iter().filter(|isa| isa.is_supported()).collect()
     }
 
     /// Every instruction set this CPU runs, the libm fallback included.
@@ -947,8 +976,11 @@ mod tests {
         assert!(isa.is_supported());
         eprintln!("detected instruction set: {isa:?}");
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(isa == Isa::Avx2Fma, pulp::x86::V3::is_available());
-        if isa != Isa::Avx2Fma {
+        {
+            assert_eq!(isa == Isa::Avx512, pulp::x86::V4::is_available());
+            assert_eq!(isa == Isa::Avx2Fma, pulp::x86::V3::is_available() && !pulp::x86::V4::is_available());
+        }
+        if !matches!(isa, Isa::Avx2Fma | Isa::Avx512) {
             assert_eq!(isa == Isa::Scalar, HARDWARE_MUL_ADD);
         }
     }
