@@ -4,7 +4,7 @@
 //! AVX2 and FMA where the CPU has them (detected at run time) and one lane at a time otherwise. All
 //! three paths run the same operations in the same order, every multiply–add fused, so they return
 //! the same bits; the result for an element depends neither on the path nor on its position in the
-//! slice nor on the slice's length or alignment. Where no vector path is fast, the maps fall back
+//! slice nor on the slice's length or alignment. Where none of them is fast, the maps fall back
 //! to libm (see *Instruction sets* below).
 //!
 //! # Algorithms
