@@ -337,29 +337,27 @@ impl Lanes for pulp::Scalar {
     }
 }
 
+/// [`Lanes`] for an x86 level, by its shifts of four or eight 64-bit lanes.
 #[cfg(target_arch = "x86_64")]
-impl Lanes for pulp::x86::V3 {
-    #[inline(always)]
-    fn shl52(self, a: Self::u64s) -> Self::u64s {
-        self.shl_const_u64x4::<52>(a)
-    }
-    #[inline(always)]
-    fn shr52(self, a: Self::u64s) -> Self::u64s {
-        self.shr_const_u64x4::<52>(a)
-    }
+macro_rules! x86_lanes {
+    ($simd:ty, $shl:ident, $shr:ident) => {
+        impl Lanes for $simd {
+            #[inline(always)]
+            fn shl52(self, a: Self::u64s) -> Self::u64s {
+                self.$shl::<52>(a)
+            }
+            #[inline(always)]
+            fn shr52(self, a: Self::u64s) -> Self::u64s {
+                self.$shr::<52>(a)
+            }
+        }
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
-impl Lanes for pulp::x86::V4 {
-    #[inline(always)]
-    fn shl52(self, a: Self::u64s) -> Self::u64s {
-        self.shl_const_u64x8::<52>(a)
-    }
-    #[inline(always)]
-    fn shr52(self, a: Self::u64s) -> Self::u64s {
-        self.shr_const_u64x8::<52>(a)
-    }
-}
+x86_lanes!(pulp::x86::V3, shl_const_u64x4, shr_const_u64x4);
+#[cfg(target_arch = "x86_64")]
+x86_lanes!(pulp::x86::V4, shl_const_u64x8, shr_const_u64x8);
 
 /// One elementwise map on a vector of lanes, in one or two stages, and its libm form for
 /// [`Isa::Libm`].
