@@ -3,6 +3,7 @@
 //! read (both in [`apical_sim::experiments::load`], shared with the Python package), and the
 //! seeds of `--seeds`.
 
+use apical_sim::experiments::RunConfig;
 pub use apical_sim::experiments::load::{
     Override, apply_overrides, config_tree, load_config, load_config_with, one_line, parse_config, parse_config_with,
     parse_toml, preset, preset_with, printable,
@@ -47,11 +48,30 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     Ok(seeds)
 }
 
+/// Checks that runs of `cfg` from each of `seeds` repeat no seed. A Fig. 2 run covers its seed
+/// and the `experiment.fig2.seeds − 1` after it, so with several seeds per run the runs' seeds
+/// must lie at least that far apart.
+pub fn check_disjoint_seeds(cfg: &RunConfig, seeds: &[u64]) -> Result<(), String> {
+    let per_run = cfg.seeds_per_run();
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    match sorted.windows(2).find(|w| w[1] - w[0] < per_run) {
+        Some(w) => Err(format!(
+            "the runs of seeds {} and {} would repeat seeds: with experiment.fig2.seeds = {per_run} each run \
+             covers its seed and the {} after it; set experiment.fig2.seeds = 1 for one seed per run",
+            w[0],
+            w[1],
+            per_run - 1
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::parse_config;
+    use super::{Override, check_disjoint_seeds, parse_config, preset, preset_with};
 
     /// The files of `fuzz/<kind>/config/`, sorted; none if the folder does not exist.
     fn inputs(kind: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -85,5 +105,20 @@ mod tests {
             let loaded = load(&bytes, &path);
             assert_eq!(loaded.is_ok(), valid, "{}: {:?}", path.display(), loaded.err());
         }
+    }
+
+    /// Runs over several seeds may not repeat one: a Fig. 2 run of three seeds covers its own
+    /// and the next two, so its runs must start three apart, and any spacing is fine for one seed
+    /// per run.
+    #[test]
+    fn runs_over_seeds_repeat_no_seed() {
+        let three = preset("fig2").unwrap();
+        assert_eq!(three.seeds_per_run(), 3);
+        let refused = check_disjoint_seeds(&three, &[4, 0, 2]).unwrap_err();
+        assert!(refused.contains("seeds 0 and 2") && refused.contains("experiment.fig2.seeds = 1"), "{refused}");
+        assert!(check_disjoint_seeds(&three, &[6, 0, 3]).is_ok());
+        let one = preset_with("fig2", &[Override::parse("experiment.fig2.seeds=1").unwrap()]).unwrap();
+        assert!(check_disjoint_seeds(&one, &[0, 1, 2]).is_ok());
+        assert!(check_disjoint_seeds(&preset("fig1").unwrap(), &[0, 1, 2]).is_ok());
     }
 }

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use apical::cli::{Override, load_config_with, one_line, parse_seed, parse_seeds, preset, preset_with, printable};
+use apical::cli::{
+    Override, check_disjoint_seeds, load_config_with, one_line, parse_seed, parse_seeds, preset, preset_with, printable,
+};
 use apical::numerics::stats::{PairedErrors, mean, sd};
 use apical::sim::checkpoint::Checkpoint;
 use apical::sim::config::RunConfig;
@@ -338,6 +340,7 @@ fn run(args: RunArgs) -> Result<()> {
         sayln!("wall time: {:.1} s", started.elapsed().as_secs_f64());
         return Ok(());
     };
+    check_disjoint_seeds(&cfg, seeds).map_err(|e| anyhow::anyhow!("--seeds: {e}"))?;
     let folders: Vec<PathBuf> = seeds.iter().map(|seed| PathBuf::from(format!("seed-{seed}"))).collect();
     let out = OutDir::claim(&out_dir, &folders)?;
     if !display.is_quiet() {

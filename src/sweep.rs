@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use apical::cli::{
-    MAX_SEED_RUNS, Override, apply_overrides, config_tree, load_config, parse_seeds, parse_toml, preset,
+    MAX_SEED_RUNS, Override, apply_overrides, check_disjoint_seeds, config_tree, load_config, parse_seeds, parse_toml,
+    preset,
 };
 use apical::numerics::stats::{mean, sd};
 use apical::sim::config::RunConfig;
@@ -149,6 +150,7 @@ pub fn plan_text(text: &str, sweep_path: &Path, dir: &Path) -> Result<()> {
         let label = format!("{source}: point {p}: ");
         let mut tree = base_tree.clone();
         let mut cfg = apply_overrides(&mut tree, overrides, &label)?;
+        check_disjoint_seeds(&cfg, &seeds).map_err(|e| anyhow!("{label}{e}"))?;
         for &seed in &seeds {
             cfg.seed = seed;
             let shown: Vec<String> = overrides.iter().map(Override::to_string).collect();

@@ -62,3 +62,41 @@ fn bad_seed_lists_are_refused_with_one_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A Fig. 2 run covers its seed and the `experiment.fig2.seeds − 1` after it, so `--seeds 0..3`
+/// with three seeds per run would train seeds 1 and 2 twice. It is refused before any folder is
+/// made; one seed per run, or runs three seeds apart, run.
+#[test]
+fn seeds_that_fig2_runs_would_repeat_are_refused() {
+    let dir = temp_dir("overlap");
+    let run = |per_run: &str, seeds: &str| {
+        let per_run = format!("experiment.fig2.seeds={per_run}");
+        let mut args = vec!["run", "--preset", "fig2", "--seeds", seeds, "--out", "out", "-q", "--set", &per_run];
+        for set in [
+            "experiment.fig2.patterns=20",
+            "experiment.fig2.record_every=10",
+            "experiment.fig2.checkpoint_every=10",
+            "experiment.fig2.test_patterns=2",
+            "experiment.fig2.trace_patterns=1",
+            "experiment.fig2.learners=[\"backprop\"]",
+        ] {
+            args.extend(["--set", set]);
+        }
+        apical(&args, &dir)
+    };
+    let line = error_line(&run("3", "0..3"));
+    assert!(line.contains("--seeds: the runs of seeds 0 and 1 would repeat seeds"), "{line}");
+    assert!(line.contains("set experiment.fig2.seeds = 1"), "{line}");
+    assert!(!dir.join("out").exists());
+    for (per_run, seeds, folders) in
+        [("1", "0..3", ["seed-0", "seed-1", "seed-2"].as_slice()), ("3", "0,3", &["seed-0", "seed-3"])]
+    {
+        let out = run(per_run, seeds);
+        assert!(out.status.success(), "{per_run} {seeds}: {}", String::from_utf8_lossy(&out.stderr));
+        for folder in folders {
+            assert!(dir.join("out").join(folder).join("summary.json").is_file(), "{per_run} {seeds}: {folder}");
+        }
+        std::fs::remove_dir_all(dir.join("out")).unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -188,6 +188,7 @@ fn bad_sweeps_and_tasks_are_refused_with_one_line() {
         ("preset = \"quick\"\n[[points]]\n\"plasticity.eta_pi\" = [-0.1]\n", "learning rate -0.1 is negative"),
         ("preset = \"quick\"\n[slurm]\ntime = \"1 h\"\n", "'--time=1 h' is not one sbatch option"),
         ("preset = \"quick\"\n[slurm]\ncpus_per_task = 0\n", "slurm.cpus_per_task: a task needs at least 1 CPU"),
+        ("preset = \"fig2\"\nseeds = [0, 2]\n", "point 0: the runs of seeds 0 and 2 would repeat seeds"),
     ] {
         std::fs::write(dir.join("s.toml"), sweep).unwrap();
         let line = error_line(&apical(&["sweep", "plan", "s.toml", "--out", "never"], &dir));

@@ -131,6 +131,15 @@ impl RunConfig {
         self.experiment.validate(&self.model)
     }
 
+    /// The number of consecutive seeds one run covers: `experiment.fig2.seeds` for Fig. 2 (the
+    /// run's seed and the ones after it), 1 for every other experiment.
+    pub fn seeds_per_run(&self) -> u64 {
+        match &self.experiment {
+            ExperimentConfig::Fig2(e) => e.seeds,
+            _ => 1,
+        }
+    }
+
     /// The same run with another seed.
     pub fn with_seed(&self, seed: u64) -> RunConfig {
         let mut cfg = self.clone();
