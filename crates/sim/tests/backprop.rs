@@ -51,6 +51,24 @@ fn solved<T>(result: Result<T, SimError>) -> Result<T, TestCaseError> {
     result.map_err(|e| TestCaseError::fail(e.to_string()))
 }
 
+/// Checks the updates extrapolated to λ → 0 on every layer where the limit is measurable (always
+/// on the output layer): each is s_k times the gradient it approximates, and with
+/// `backprop_cosine` its cosine to the backprop gradient is at least [`verify::LIMIT_MIN_COSINE`].
+fn check_limits(case: &Case, engine: Engine, backprop_cosine: bool) -> Result<(), TestCaseError> {
+    let sweep = solved(verify::sweep(case, engine))?;
+    let output = verify::limit(&sweep[1], &sweep[2], case.depth());
+    prop_assert!(output.is_some(), "the output layer's limit is always measurable");
+    for k in 1..=case.depth() {
+        if let Some(l) = verify::limit(&sweep[1], &sweep[2], k) {
+            prop_assert!(l.holds(), "{} layer {k}: {l:?}", case.describe());
+            if backprop_cosine {
+                prop_assert!(l.cosine_backprop >= verify::LIMIT_MIN_COSINE, "{} layer {k}: {l:?}", case.describe());
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     /// ΔW_N/η = λ_N D_N (u_trgt − u^-_N) (r^-_{N−1})ᵀ to first order: the relative error stays
     /// within twice its leading terms, λ sup|φ″/φ′| max|u_trgt − u^-_N| + 2 λ² Γ_{N−1}.
@@ -90,29 +108,14 @@ proptest! {
     /// cosine ≥ 1 − 10⁻⁶ and norm within 0.1 % of s_k ‖−∂L/∂W_k‖.
     #[test]
     fn with_transposed_feedback_the_update_becomes_backprop(case in case(TopDown::Transpose), engine in engine()) {
-        let sweep = solved(verify::sweep(&case, engine))?;
-        let output = verify::limit(&sweep[1], &sweep[2], case.depth());
-        prop_assert!(output.is_some(), "the output layer's limit is always measurable");
-        for k in 1..=case.depth() {
-            if let Some(l) = verify::limit(&sweep[1], &sweep[2], k) {
-                prop_assert!(l.holds(), "{} layer {k}: {l:?}", case.describe());
-                prop_assert!(l.cosine_backprop >= verify::LIMIT_MIN_COSINE, "{} layer {k}: {l:?}", case.describe());
-            }
-        }
+        check_limits(&case, engine, true)?;
     }
 
     /// With random B, the update extrapolated to λ → 0 is s_k times the feedback-alignment
     /// gradient, in which B_k replaces W_{k+1}ᵀ.
     #[test]
     fn with_random_feedback_the_update_becomes_feedback_alignment(case in case(TopDown::Random), engine in engine()) {
-        let sweep = solved(verify::sweep(&case, engine))?;
-        let output = verify::limit(&sweep[1], &sweep[2], case.depth());
-        prop_assert!(output.is_some(), "the output layer's limit is always measurable");
-        for k in 1..=case.depth() {
-            if let Some(l) = verify::limit(&sweep[1], &sweep[2], k) {
-                prop_assert!(l.holds(), "{} layer {k}: {l:?}", case.describe());
-            }
-        }
+        check_limits(&case, engine, false)?;
     }
 
     /// The Euler engine, run until no drift is left, settles on the fixed point's updates.
