@@ -1,7 +1,7 @@
 //! Loading configurations for the command-line tool, with one-line errors that name the file,
 //! line and field, and the `--set key=value` overrides that edit a configuration before it is
-//! read (both in [`apical_sim::experiments::load`], shared with the Python package), and the
-//! seeds of `--seeds`.
+//! read (both in [`apical_sim::experiments::load`], shared with the Python package), the seeds of
+//! `--seeds`, and the check that runs over several seeds train no seed twice.
 
 use apical_sim::experiments::RunConfig;
 pub use apical_sim::experiments::load::{
