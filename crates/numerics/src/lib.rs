@@ -5,7 +5,8 @@
 //! * [`rate`]: the rate functions r = φ(u) with φ′ and φ⁻¹, computed without overflow for large |u|.
 //! * [`vmath`]: eˣ, log(1 + x) and the rate functions over whole slices, vectorised with AVX-512 or
 //!   AVX2 and FMA where the CPU has them, with the same results on every instruction set.
-//! * [`Matrix`]: a dense column-major matrix that hands out [`faer`] views and serialises without faer.
+//! * [`Matrix`]: a dense column-major matrix of f64 or f32 ([`Element`]) that hands out [`faer`]
+//!   views and serialises without faer.
 //! * [`kernels`]: matrix–vector products into preallocated outputs, and the fused plasticity pass
 //!   that updates a low-pass trace Δ and a weight matrix W in one sweep over memory,
 //!
@@ -31,6 +32,7 @@
 //! assert!(r.iter().all(|&x| x > 0.5 && x < 1.0));
 //! ```
 
+mod element;
 mod filter;
 pub mod kernels;
 mod matrix;
@@ -39,6 +41,7 @@ pub mod rng;
 pub mod stats;
 pub mod vmath;
 
+pub use element::Element;
 pub use filter::LowPass;
 pub use matrix::{Matrix, ShapeError};
 

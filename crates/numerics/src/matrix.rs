@@ -2,18 +2,20 @@ use faer::{MatMut, MatRef};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::Real;
+use crate::{Element, Real};
 
-/// A dense matrix stored column by column in one contiguous buffer.
+/// A dense matrix stored column by column in one contiguous buffer, of f64 (the default) or f32
+/// entries (see [`Element`]).
 ///
 /// Column j holds the weights leaving presynaptic neuron j, so a matrix–vector product and a
 /// rank-1 plasticity update both stream through memory in order. [`Matrix::as_ref`] and
 /// [`Matrix::as_mut`] hand out faer views for the large products.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Matrix {
+#[serde(bound = "")]
+pub struct Matrix<T: Element = Real> {
     nrows: usize,
     ncols: usize,
-    data: Vec<Real>,
+    data: Vec<T>,
 }
 
 /// A matrix does not have the shape its use requires.
@@ -33,14 +35,14 @@ impl std::fmt::Display for ShapeError {
 
 impl std::error::Error for ShapeError {}
 
-impl Matrix {
+impl<T: Element> Matrix<T> {
     /// A matrix of zeros.
     pub fn zeros(nrows: usize, ncols: usize) -> Self {
-        Matrix { nrows, ncols, data: vec![0.0; nrows * ncols] }
+        Matrix { nrows, ncols, data: vec![T::ZERO; nrows * ncols] }
     }
 
     /// A matrix whose entry (i, j) is `f(i, j)`.
-    pub fn from_fn(nrows: usize, ncols: usize, mut f: impl FnMut(usize, usize) -> Real) -> Self {
+    pub fn from_fn(nrows: usize, ncols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
         let mut data = Vec::with_capacity(nrows * ncols);
         for j in 0..ncols {
             for i in 0..nrows {
@@ -51,16 +53,24 @@ impl Matrix {
     }
 
     /// A matrix from a column-major buffer, or an error if the buffer has the wrong length.
-    pub fn from_column_major(nrows: usize, ncols: usize, data: Vec<Real>) -> Result<Self, ShapeError> {
+    pub fn from_column_major(nrows: usize, ncols: usize, data: Vec<T>) -> Result<Self, ShapeError> {
         if data.len() != nrows * ncols {
             return Err(ShapeError { expected: (nrows, ncols), found: (data.len(), 1) });
         }
         Ok(Matrix { nrows, ncols, data })
     }
 
-    /// A matrix with entries drawn independently from U(low, high).
+    /// A matrix with entries drawn independently from U(low, high), each drawn in f64 and then
+    /// rounded to `T`, so that both types consume the same random numbers.
     pub fn uniform(nrows: usize, ncols: usize, low: Real, high: Real, rng: &mut impl RngExt) -> Self {
-        Self::from_fn(nrows, ncols, |_, _| low + (high - low) * rng.random::<Real>())
+        Self::from_fn(nrows, ncols, |_, _| T::from_f64(low + (high - low) * rng.random::<Real>()))
+    }
+
+    /// A copy with every entry converted to `U` (rounded to nearest for f64 → f32, exact
+    /// otherwise).
+    pub fn cast<U: Element>(&self) -> Matrix<U> {
+        let data = self.data.iter().map(|&x| U::from_f64(x.to_f64())).collect();
+        Matrix { nrows: self.nrows, ncols: self.ncols, data }
     }
 
     /// The number of rows (postsynaptic neurons).
@@ -89,75 +99,93 @@ impl Matrix {
 
     /// Entry (i, j).
     #[inline]
-    pub fn get(&self, i: usize, j: usize) -> Real {
+    pub fn get(&self, i: usize, j: usize) -> T {
         self.data[j * self.nrows + i]
     }
 
     /// Sets entry (i, j).
     #[inline]
-    pub fn set(&mut self, i: usize, j: usize, value: Real) {
+    pub fn set(&mut self, i: usize, j: usize, value: T) {
         self.data[j * self.nrows + i] = value;
     }
 
     /// Column j.
     #[inline]
-    pub fn col(&self, j: usize) -> &[Real] {
+    pub fn col(&self, j: usize) -> &[T] {
         &self.data[j * self.nrows..(j + 1) * self.nrows]
     }
 
     /// Column j, mutable.
     #[inline]
-    pub fn col_mut(&mut self, j: usize) -> &mut [Real] {
+    pub fn col_mut(&mut self, j: usize) -> &mut [T] {
         &mut self.data[j * self.nrows..(j + 1) * self.nrows]
     }
 
     /// All entries, column by column.
-    pub fn as_slice(&self) -> &[Real] {
+    pub fn as_slice(&self) -> &[T] {
         &self.data
     }
 
     /// All entries, column by column, mutable.
-    pub fn as_mut_slice(&mut self) -> &mut [Real] {
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.data
     }
 
     /// A faer view of the matrix.
-    pub fn as_ref(&self) -> MatRef<'_, Real> {
+    pub fn as_ref(&self) -> MatRef<'_, T> {
         MatRef::from_column_major_slice(&self.data, self.nrows, self.ncols)
     }
 
     /// A mutable faer view of the matrix.
-    pub fn as_mut(&mut self) -> MatMut<'_, Real> {
+    pub fn as_mut(&mut self) -> MatMut<'_, T> {
         MatMut::from_column_major_slice_mut(&mut self.data, self.nrows, self.ncols)
     }
 
     /// The transpose, as a new matrix.
-    pub fn transposed(&self) -> Matrix {
+    pub fn transposed(&self) -> Matrix<T> {
         Matrix::from_fn(self.ncols, self.nrows, |i, j| self.get(j, i))
     }
 
     /// A copy with every entry multiplied by `factor`.
-    pub fn scaled(&self, factor: Real) -> Matrix {
-        Matrix { nrows: self.nrows, ncols: self.ncols, data: self.data.iter().map(|x| x * factor).collect() }
+    pub fn scaled(&self, factor: Real) -> Matrix<T> {
+        let data = self.data.iter().map(|x| T::from_f64(x.to_f64() * factor)).collect();
+        Matrix { nrows: self.nrows, ncols: self.ncols, data }
+    }
+
+    /// Limits every entry to [−bound, bound].
+    pub fn clamp_entries(&mut self, bound: Real) {
+        let (low, high) = (T::from_f64(-bound), T::from_f64(bound));
+        for x in &mut self.data {
+            if *x < low {
+                *x = low;
+            } else if *x > high {
+                *x = high;
+            }
+        }
     }
 
     /// Sets every entry to zero.
     pub fn fill_zero(&mut self) {
-        self.data.fill(0.0);
+        self.data.fill(T::ZERO);
     }
 
-    /// The squared Frobenius norm Σ wᵢⱼ².
+    /// The squared Frobenius norm Σ wᵢⱼ², summed in f64.
     pub fn sq_norm(&self) -> Real {
-        crate::stats::sq_norm(&self.data)
+        self.data.iter().map(|x| x.to_f64() * x.to_f64()).sum()
     }
 
     /// The Frobenius norm of the difference to another matrix of the same shape.
     ///
     /// # Panics
     /// If the shapes differ.
-    pub fn distance(&self, other: &Matrix) -> Real {
+    pub fn distance(&self, other: &Matrix<T>) -> Real {
         assert_eq!(self.shape(), other.shape(), "distance: shape mismatch");
-        crate::stats::sq_distance(&self.data, &other.data).sqrt()
+        let sq = self.data.iter().zip(&other.data).map(|(a, b)| {
+            let d = a.to_f64() - b.to_f64();
+            d * d
+        });
+        let sq: Real = sq.sum();
+        sq.sqrt()
     }
 
     /// True when every entry is finite.
@@ -181,7 +209,7 @@ mod tests {
 
     #[test]
     fn shape_errors_name_both_shapes() {
-        let m = Matrix::zeros(2, 3);
+        let m: Matrix = Matrix::zeros(2, 3);
         assert!(m.check_shape(2, 3).is_ok());
         assert_eq!(m.check_shape(3, 2).unwrap_err().to_string(), "expected a 3×2 matrix, found 2×3");
         assert!(Matrix::from_column_major(2, 2, vec![0.0; 3]).is_err());
