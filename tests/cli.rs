@@ -140,6 +140,20 @@ fn bad_input_gives_one_clear_error_line() {
         (vec!["summary".into(), "no-run".into()], "no-run: cannot read it"),
         (vec!["eval".into(), "junk.bin".into()], "junk.bin is not a valid Apical checkpoint"),
         (vec!["summary".into()], "required arguments were not provided"),
+        (
+            vec![
+                "run".into(),
+                "--preset".into(),
+                "yinyang".into(),
+                "--set".into(),
+                "plasticity.precision=\"f32\"".into(),
+            ],
+            "plasticity.precision: \"f32\" is available for the fig-s1, fig1 and fig2 experiments",
+        ),
+        (
+            vec!["run".into(), "--preset".into(), "fig1".into(), "--set".into(), "plasticity.precision=\"f16\"".into()],
+            "plasticity.precision",
+        ),
     ];
     for (args, expected) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use apical_numerics::{Matrix, Real};
+use apical_sim::config::Precision;
 use apical_sim::microcircuit::{Microcircuit, State};
 use numpy::PyArray2;
 use numpy::ndarray::Array2;
@@ -141,9 +142,14 @@ fn diverged(e: apical_sim::microcircuit::Diverged) -> PyErr {
 #[pymethods]
 impl Network {
     /// The network of `config`'s model with its initial weights (drawn from the seed, read from
-    /// `init.weights`, lateral weights as `init.lateral` says), at rest.
+    /// `init.weights`, lateral weights as `init.lateral` says), at rest. Its weights are f64;
+    /// a configuration with `plasticity.precision = "f32"` is refused.
     #[new]
     fn new(config: &Config) -> PyResult<Network> {
+        if config.cfg.plasticity.precision != Precision::F64 {
+            let problem = "plasticity.precision: a Network stores f64 weights; apical.run takes \"f32\" for fig-s1, fig1 and fig2";
+            return Err(PyValueError::new_err(problem));
+        }
         let net = Microcircuit::new(&config.cfg).map_err(|e| PyValueError::new_err(format!("init.weights: {e}")))?;
         let parts = Part::all(net.depth());
         Ok(Network { net, parts })

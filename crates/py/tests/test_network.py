@@ -139,3 +139,10 @@ def test_a_diverging_network_raises_instead_of_crashing():
     net.set_weights({"w_up_1": np.full((20, 30), 1e308)})
     with pytest.raises(RuntimeError, match="not finite|diverged"):
         net.step(100, input=np.full(30, 0.5))
+
+
+def test_a_network_refuses_f32_storage():
+    cfg = fig1_config()
+    cfg.set("plasticity.precision", "f32")
+    with pytest.raises(ValueError, match="plasticity.precision: a Network stores f64 weights"):
+        apical.Network(cfg)

@@ -8,8 +8,8 @@
 //! * `euler_step_cpu/<net>` and `stream_floor_cpu/<net>`: the same two, timed by the CPU time of
 //!   the benchmarking thread ([`ThreadCpu`]) instead of the wall clock, so that the time the
 //!   thread waits while other work on the machine runs is not counted.
-//! * `stream_floor_f32/784-500-500-10`: the same pass over f32 copies, the floor that f32
-//!   storage would have.
+//! * `euler_step_f32/<net>`, `stream_floor_f32/<net>` and their `_cpu` twins: the same with the
+//!   weights and traces stored in f32 (`plasticity.precision = "f32"`).
 //! * `pattern_100ms/30-50-10`: one 100 ms pattern, 1000 steps.
 //! * `seeds/threads-<n>`: four independent 30-50-10 runs of 2000 steps in a rayon pool of n
 //!   threads; the ratio of the two is the parallel scaling of `apical run --seeds`.
@@ -20,11 +20,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use apical_datasets::patterns::{InputDistribution, PatternStream};
-use apical_numerics::{Real, kernels, rate::RateFn};
+use apical_numerics::{Element, Real, kernels, rate::RateFn};
 use apical_rules::Synapses;
 use apical_sim::config::{LateralInit, RunConfig};
 use apical_sim::microcircuit::Microcircuit;
-use apical_sim::network::{Shape, Weights};
+use apical_sim::network::Weights;
 use apical_sim::presets::preset;
 use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
@@ -66,7 +66,7 @@ fn config(net: &Net) -> RunConfig {
 }
 
 /// A network with a random input pattern and a target shown, after 100 warm-up steps.
-fn nudged_network(cfg: &RunConfig) -> (Microcircuit, PatternStream) {
+fn nudged_network<T: Element>(cfg: &RunConfig) -> (Microcircuit<T>, PatternStream) {
     let n = &cfg.network.sizes;
     let mut inputs = PatternStream::new(n[0], InputDistribution::unit(), 7);
     let mut net = Microcircuit::new(cfg).expect("a valid benchmark network");
@@ -80,18 +80,18 @@ fn nudged_network(cfg: &RunConfig) -> (Microcircuit, PatternStream) {
 }
 
 /// The plastic matrices of a network: those a learning step changes.
-fn plastic(weights: &mut Weights) -> impl Iterator<Item = &mut Synapses> {
+fn plastic<T: Element>(weights: &mut Weights<T>) -> impl Iterator<Item = &mut Synapses<T>> {
     let Weights { up, down, ip, pi } = weights;
     up.iter_mut().chain(down.iter_mut()).chain(ip.iter_mut()).chain(pi.iter_mut()).filter(|s| s.learns())
 }
 
 /// The bytes of the plastic weights and their traces, which the streaming pass reads and writes.
-fn plastic_bytes(weights: &mut Weights) -> u64 {
+fn plastic_bytes<T: Element>(weights: &mut Weights<T>) -> u64 {
     plastic(weights).map(|s| 2 * std::mem::size_of_val(s.w.as_slice()) as u64).sum()
 }
 
 /// One streaming pass over every plastic weight and trace: W ← W + a Δ, Δ ← b Δ.
-fn stream_pass(weights: &mut Weights, a: Real, b: Real) {
+fn stream_pass<T: Element>(weights: &mut Weights<T>, a: T, b: T) {
     for syn in plastic(weights) {
         kernels::streaming_pass(syn.w.as_mut_slice(), syn.trace.as_mut_slice(), a, b);
     }
@@ -134,22 +134,24 @@ impl Measurement for ThreadCpu {
     }
 }
 
-/// The Euler steps and their streaming floors by the wall clock.
+/// The Euler steps and their streaming floors by the wall clock, in f64 and in f32.
 fn euler_wall(c: &mut Criterion) {
-    euler(c, "");
+    euler::<_, f64>(c, "");
+    euler::<_, f32>(c, "_f32");
 }
 
-/// The Euler steps and their streaming floors by the thread's CPU time.
+/// The Euler steps and their streaming floors by the thread's CPU time, in f64 and in f32.
 fn euler_cpu(c: &mut Criterion<ThreadCpu>) {
-    euler(c, "_cpu");
+    euler::<_, f64>(c, "_cpu");
+    euler::<_, f32>(c, "_f32_cpu");
 }
 
-/// Each network's step, then its streaming floor, in groups named `euler_step<suffix>` and
-/// `stream_floor<suffix>`.
-fn euler<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
+/// Each network's step with weights and traces stored in `T`, then its streaming floor, in groups
+/// named `euler_step<suffix>` and `stream_floor<suffix>`.
+fn euler<M: Measurement, T: Element>(c: &mut Criterion<M>, suffix: &str) {
     for net in &NETS {
         let cfg = config(net);
-        let (mut circuit, _) = nudged_network(&cfg);
+        let (mut circuit, _) = nudged_network::<T>(&cfg);
         let mut group = c.benchmark_group(format!("euler_step{suffix}"));
         group.bench_function(net.name, |b| b.iter(|| circuit.step(black_box(true)).expect("stable")));
         group.finish();
@@ -158,40 +160,15 @@ fn euler<M: Measurement>(c: &mut Criterion<M>, suffix: &str) {
         let mut weights = circuit.weights.clone();
         let mut group = c.benchmark_group(format!("stream_floor{suffix}"));
         group.throughput(Throughput::Bytes(plastic_bytes(&mut weights)));
-        group.bench_function(net.name, |b| b.iter(|| stream_pass(&mut weights, black_box(0.0), black_box(1.0))));
+        let (a, d) = (T::ZERO, T::from_f64(1.0));
+        group.bench_function(net.name, |b| b.iter(|| stream_pass(&mut weights, black_box(a), black_box(d))));
         group.finish();
     }
 }
 
-/// The streaming pass over f32 copies of the plastic weights and traces of a network: the floor
-/// that f32 storage of the same network would have.
-fn f32_floor(c: &mut Criterion) {
-    let net = &NETS[NETS.len() - 1];
-    let mut weights = Weights::from_config(&config(net), &Shape { sizes: net.sizes.to_vec(), bias: net.bias });
-    let single = |m: &[Real]| m.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-    let mut buffers: Vec<(Vec<f32>, Vec<f32>)> =
-        plastic(&mut weights).map(|s| (single(s.w.as_slice()), single(s.trace.as_slice()))).collect();
-    let bytes =
-        buffers.iter().map(|(w, t)| std::mem::size_of_val(&w[..]) + std::mem::size_of_val(&t[..])).sum::<usize>();
-    let mut group = c.benchmark_group("stream_floor_f32");
-    group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function(net.name, |b| {
-        b.iter(|| {
-            let (a, d) = (black_box(0.0f32), black_box(1.0f32));
-            for (w, t) in buffers.iter_mut() {
-                for (w, t) in w.iter_mut().zip(t.iter_mut()) {
-                    *w += a * *t;
-                    *t *= d;
-                }
-            }
-        })
-    });
-    group.finish();
-}
-
 fn pattern(c: &mut Criterion) {
     let cfg = config(&NETS[0]);
-    let (mut circuit, mut inputs) = nudged_network(&cfg);
+    let (mut circuit, mut inputs) = nudged_network::<Real>(&cfg);
     let mut next = vec![0.0; cfg.network.sizes[0]];
     let mut group = c.benchmark_group("pattern_100ms");
     group.sample_size(20);
@@ -218,7 +195,7 @@ fn seeds(c: &mut Criterion) {
                     (0..4u64).into_par_iter().for_each(|seed| {
                         let mut cfg = cfg.clone();
                         cfg.seed = seed;
-                        let (mut circuit, _) = nudged_network(&cfg);
+                        let (mut circuit, _) = nudged_network::<Real>(&cfg);
                         circuit.run_steps(2000, true).expect("stable");
                         black_box(circuit.output_rates());
                     })
@@ -232,7 +209,7 @@ fn seeds(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = euler_wall, f32_floor, pattern, seeds
+    targets = euler_wall, pattern, seeds
 }
 criterion_group! {
     name = cpu_benches;

@@ -22,8 +22,10 @@
 //!
 //! // The Fig. 1 network starts in the self-predicting state: with no target the apical
 //! // compartments are silent at the steady state.
+//! // `Microcircuit` alone is `Microcircuit<f64>`; `Microcircuit::<f32>` stores its weights and
+//! // traces in f32.
 //! let cfg = presets::preset("fig1").unwrap();
-//! let mut net = Microcircuit::new(&cfg).unwrap();
+//! let mut net: Microcircuit = Microcircuit::new(&cfg).unwrap();
 //! net.set_input(&vec![0.5; cfg.network.sizes[0]]);
 //! net.settle(1e-13, 1000).expect("converges");
 //! assert!(net.apical_sq_norm() < 1e-20);

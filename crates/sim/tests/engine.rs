@@ -115,7 +115,7 @@ fn self_predicting_state_silences_the_apical_compartment_and_every_rule() {
 fn nudged_output_settles_at_the_mixture_of_prediction_and_target() {
     // Spec §3: u_N = (1 − λ_N) v̂_B,N + λ_N u_trgt at the steady state.
     let cfg = config(&[3, 4, 2], RateFn::Logistic, false, 3, LateralInit::SelfPredicting);
-    let mut net = Microcircuit::new(&cfg).unwrap();
+    let mut net = Microcircuit::<Real>::new(&cfg).unwrap();
     net.set_input(&[0.2, 0.9, -0.4]);
     let target = [1.5, -0.5];
     net.set_target(Some(&target));
@@ -137,7 +137,7 @@ fn a_snapshot_restores_bit_identically() {
         cfg.dynamics.sigma = 0.2;
         cfg
     };
-    let mut a = Microcircuit::new(&cfg).unwrap();
+    let mut a = Microcircuit::<Real>::new(&cfg).unwrap();
     a.set_input(&input(4, 1));
     a.run_steps(300, true).unwrap();
     let mut b = Microcircuit::restore(&cfg, a.snapshot()).unwrap();
@@ -151,7 +151,7 @@ fn divergence_is_reported_with_step_and_population() {
     let mut cfg = config(&[3, 4, 2], RateFn::Linear, false, 1, LateralInit::Random);
     // An explicit Euler step far beyond the stability limit 2/(g_lk + g_B + g_A) blows up.
     cfg.dynamics.dt = 50.0;
-    let mut net = Microcircuit::new(&cfg).unwrap();
+    let mut net = Microcircuit::<Real>::new(&cfg).unwrap();
     net.set_input(&[1.0, 1.0, 1.0]);
     let err = net.run_steps(100_000, false).unwrap_err();
     let text = err.to_string();
@@ -172,7 +172,7 @@ fn noise_schemes_give_the_ornstein_uhlenbeck_variance() {
         cfg.init.range = 0.0;
         cfg.dynamics.sigma = 0.5;
         cfg.dynamics.noise = scheme;
-        let mut net = Microcircuit::new(&cfg).unwrap();
+        let mut net = Microcircuit::<Real>::new(&cfg).unwrap();
         net.set_input(&[0.0, 0.0]);
         net.run_steps(1000, false).unwrap();
         let mut samples = Vec::new();
@@ -191,7 +191,7 @@ fn noise_schemes_give_the_ornstein_uhlenbeck_variance() {
 fn learning_lag_freezes_plasticity_after_each_switch() {
     let mut cfg = config(&[3, 4, 2], RateFn::Logistic, false, 6, LateralInit::Random);
     cfg.plasticity.learning_lag = 20.0;
-    let mut net = Microcircuit::new(&cfg).unwrap();
+    let mut net = Microcircuit::<Real>::new(&cfg).unwrap();
     net.set_input(&[0.1, 0.5, 0.9]);
     let start = net.weights.clone();
     net.run_steps(200, true).unwrap();
@@ -215,7 +215,7 @@ fn latent_equilibrium_rules_take_the_prospective_rate() {
     cfg.plasticity.tau_w = cfg.dynamics.dt;
     cfg.plasticity.order = apical_numerics::kernels::UpdateOrder::TraceFirst;
     cfg.validate().unwrap();
-    let mut net = Microcircuit::new(&cfg).unwrap();
+    let mut net = Microcircuit::<Real>::new(&cfg).unwrap();
     net.set_input(&[0.2, 0.9, -0.4]);
     net.settle(1e-15, 100_000).unwrap();
     let target = [1.5, -0.5];
@@ -253,7 +253,8 @@ fn w_up_range_draws_the_forward_weights_alone_from_their_own_range() {
     let mut narrow = cfg.clone();
     narrow.init.w_up_range = Some(0.1);
     narrow.validate().unwrap();
-    let (wide, narrow) = (Microcircuit::new(&cfg).unwrap().weights, Microcircuit::new(&narrow).unwrap().weights);
+    let (wide, narrow) =
+        (Microcircuit::<Real>::new(&cfg).unwrap().weights, Microcircuit::<Real>::new(&narrow).unwrap().weights);
     for (k, (a, b)) in wide.up.iter().zip(&narrow.up).enumerate() {
         // The same draws, scaled from U(−1, 1) to U(−0.1, 0.1).
         for (x, y) in a.w.as_slice().iter().zip(b.w.as_slice()) {

@@ -205,7 +205,7 @@ fn mnist_counts_and_memory_are_bounded() {
 /// Every weight of the quick preset multiplied by 10³⁰⁰ and saved as its weight file.
 fn huge_weights(cfg: &mut RunConfig, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let mut weights = Microcircuit::new(cfg).unwrap().weights;
+    let mut weights = Microcircuit::<Real>::new(cfg).unwrap().weights;
     for list in [&mut weights.up, &mut weights.down, &mut weights.ip, &mut weights.pi] {
         for syn in list.iter_mut() {
             syn.w = syn.w.scaled(1e300);
@@ -288,7 +288,7 @@ fn weight_files_with_non_finite_values_are_refused() {
     let path = dir.join("nan.npz");
     weights.save_npz(&path).unwrap();
     cfg.init.weights = Some(path.clone());
-    let message = Microcircuit::new(&cfg).unwrap_err().to_string();
+    let message = Microcircuit::<Real>::new(&cfg).unwrap_err().to_string();
     assert_eq!(message, format!("{}: array 'w_ip_1' holds a value that is not finite", path.display()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -346,7 +346,7 @@ fn bad_schedules_are_refused() {
 
 /// The number of steps after an input switch during which the weights and traces stay frozen.
 fn frozen_steps(cfg: &RunConfig, limit: u64) -> u64 {
-    let mut net = Microcircuit::new(cfg).unwrap();
+    let mut net = Microcircuit::<Real>::new(cfg).unwrap();
     net.set_input(&[0.1, 0.5, 0.9]);
     net.set_target(Some(&[0.3, -0.2]));
     let start = net.weights.clone();

@@ -10,7 +10,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use apical_numerics::{Real, rate::RateFn};
+use apical_numerics::{Element, Real, rate::RateFn};
 use apical_sim::config::{LateralInit, RunConfig};
 use apical_sim::microcircuit::Microcircuit;
 use apical_sim::presets::preset;
@@ -86,35 +86,38 @@ fn pattern(n: usize, shift: usize) -> Vec<Real> {
     (0..n).map(|i| ((i + shift) as Real * 0.37).sin().abs()).collect()
 }
 
+/// Asserts that 2040 steps of a network stored in `T` allocate nothing after a warm-up.
+fn assert_steps_allocate_nothing<T: Element>(sizes: &[usize], bias: bool, neuron: &str) {
+    let cfg = config(sizes, bias, neuron);
+    let mut net = Microcircuit::<T>::new(&cfg).unwrap();
+    let inputs: Vec<Vec<Real>> = (0..4).map(|p| pattern(sizes[0], p)).collect();
+    let targets: Vec<Vec<Real>> = (0..4).map(|p| pattern(sizes[sizes.len() - 1], 7 * p)).collect();
+    // Warm-up: the first pattern and target are taken over at once, and f32 storage sizes its
+    // staging buffers.
+    net.set_input(&inputs[0]);
+    net.set_target(Some(&targets[0]));
+    net.run_steps(10, true).unwrap();
+    let weights_before = net.weights.clone();
+    let n = allocations(|| {
+        for p in 0..4 {
+            net.set_input(&inputs[p]);
+            net.set_target((p % 2 == 0).then_some(&targets[p][..]));
+            net.run_steps(500, true).unwrap();
+            net.run_steps(10, false).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "{sizes:?} {neuron} {}: {n} allocations in 2040 steps", T::NAME);
+    // The steps did learn, so the hot loop really ran.
+    assert_ne!(net.weights, weights_before, "{sizes:?} {}", T::NAME);
+}
+
 #[test]
 fn euler_steps_allocate_nothing() {
     // The counter works: a vector allocated while counting is seen.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1.0; 8]))), 1);
-    let cases: [(&[usize], bool, &str); 3] = [
-        (&[30, 50, 10], false, "dendritic"),
-        (&[9, 12, 8, 3], true, "dendritic"),
-        (&[4, 7, 5, 2], true, "latent-equilibrium"),
-    ];
-    for (sizes, bias, neuron) in cases {
-        let cfg = config(sizes, bias, neuron);
-        let mut net = Microcircuit::new(&cfg).unwrap();
-        let inputs: Vec<Vec<Real>> = (0..4).map(|p| pattern(sizes[0], p)).collect();
-        let targets: Vec<Vec<Real>> = (0..4).map(|p| pattern(sizes[sizes.len() - 1], 7 * p)).collect();
-        // Warm-up: the first pattern and target are taken over at once.
-        net.set_input(&inputs[0]);
-        net.set_target(Some(&targets[0]));
-        net.run_steps(10, true).unwrap();
-        let weights_before = net.weights.clone();
-        let n = allocations(|| {
-            for p in 0..4 {
-                net.set_input(&inputs[p]);
-                net.set_target((p % 2 == 0).then_some(&targets[p][..]));
-                net.run_steps(500, true).unwrap();
-                net.run_steps(10, false).unwrap();
-            }
-        });
-        assert_eq!(n, 0, "{sizes:?} {neuron}: {n} allocations in 2040 steps");
-        // The steps did learn, so the hot loop really ran.
-        assert_ne!(net.weights, weights_before, "{sizes:?}");
-    }
+    assert_steps_allocate_nothing::<Real>(&[30, 50, 10], false, "dendritic");
+    assert_steps_allocate_nothing::<Real>(&[9, 12, 8, 3], true, "dendritic");
+    assert_steps_allocate_nothing::<Real>(&[4, 7, 5, 2], true, "latent-equilibrium");
+    assert_steps_allocate_nothing::<f32>(&[30, 50, 10], false, "dendritic");
+    assert_steps_allocate_nothing::<f32>(&[9, 12, 8, 3], true, "dendritic");
 }

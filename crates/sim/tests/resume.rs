@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apical_sim::checkpoint::Checkpoint;
-use apical_sim::config::{RunConfig, Stage};
+use apical_sim::config::{Precision, RunConfig, Stage};
 use apical_sim::experiments::{ExperimentConfig, Fig2Learner, NoProgress, Progress, RunContext, run};
 use apical_sim::presets::preset;
 
@@ -82,15 +82,36 @@ fn fig_s1_resumes_bit_identically() {
     assert_resumes_bit_identically("fig-s1", &fig_s1(), 2, &["metrics.csv"]);
 }
 
-#[test]
-fn fig1_resumes_bit_identically() {
+fn fig1() -> RunConfig {
     let mut cfg = preset("fig1").unwrap();
     let ExperimentConfig::Fig1(e) = &mut cfg.experiment else { unreachable!("fig1") };
     e.duration_ms = 600.0;
     e.target_on_ms = 100.0;
     e.target_off_ms = 500.0;
     e.checkpoint_ms = 130.0;
-    assert_resumes_bit_identically("fig1", &cfg, 2, &["metrics.csv"]);
+    cfg
+}
+
+#[test]
+fn fig1_resumes_bit_identically() {
+    assert_resumes_bit_identically("fig1", &fig1(), 2, &["metrics.csv"]);
+}
+
+/// The same configuration with weights and traces stored in f32.
+fn in_f32(mut cfg: RunConfig) -> RunConfig {
+    cfg.plasticity.precision = Precision::F32;
+    cfg.validate().unwrap();
+    cfg
+}
+
+/// Checkpoints keep f32 weights and traces as f64, which converts back to the same f32 values,
+/// so an f32 run resumes bit for bit too.
+#[test]
+fn f32_runs_resume_bit_identically() {
+    assert_resumes_bit_identically("fig-s1", &in_f32(fig_s1()), 2, &["metrics.csv"]);
+    assert_resumes_bit_identically("fig1", &in_f32(fig1()), 2, &["metrics.csv"]);
+    let csvs = ["microcircuit.csv", "shallow.csv", "backprop.csv", "feedback-alignment.csv"];
+    assert_resumes_bit_identically("fig2", &in_f32(fig2()), 2, &csvs);
 }
 
 fn fig2() -> RunConfig {

@@ -63,7 +63,8 @@ class Network:
     """The continuous-time microcircuit of a configuration's model: pyramidal layers with soma
     ``u_k``, basal ``v_basal_k`` and apical ``v_apical_k`` compartments, interneurons
     ``u_inter_k``, weights W_k (``w_up_k``), B_k (``w_down_k``), W^IP_k (``w_ip_k``) and W^PI_k
-    (``w_pi_k``). Same configuration and same calls give the results of ``apical run``."""
+    (``w_pi_k``). Same configuration and same calls give the results of ``apical run``. Its
+    weights are f64: a configuration with ``plasticity.precision = "f32"`` raises ValueError."""
 
     def __init__(self, config: Config) -> None: ...
     @property

@@ -130,6 +130,29 @@ pub struct PlasticityConfig {
     /// by its factor. The default is one stage ×1 from the first pattern.
     #[serde(default = "default_schedule")]
     pub schedule: Vec<Stage>,
+    /// The type the continuous-time engine stores and updates its weights and traces in: "f64"
+    /// (the default and the reference) or "f32" (half the memory traffic; see
+    /// `apical_numerics::Element` for where sums accumulate). Neuron states are f64 either way.
+    #[serde(default, skip_serializing_if = "Precision::is_f64")]
+    pub precision: Precision,
+}
+
+/// The floating-point type of a network's weights and traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// f64, the reference.
+    #[default]
+    F64,
+    /// f32 storage and kernel arithmetic.
+    F32,
+}
+
+impl Precision {
+    /// True for the default, f64.
+    pub fn is_f64(&self) -> bool {
+        *self == Precision::F64
+    }
 }
 
 /// One stage of the learning-rate schedule: from training pattern `from_pattern` on (counted

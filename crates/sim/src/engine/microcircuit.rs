@@ -30,7 +30,7 @@
 //! error then names the first bad matrix or population (e.g. `w_up_2`, `u_1` or `v_apical_1`).
 
 use apical_neuron::{Drive, NeuronModel, Role};
-use apical_numerics::{Real, kernels, rate::RateFn, rng, stats};
+use apical_numerics::{Element, Real, rate::RateFn, rng, stats};
 use apical_rules::{BottomUp, InterneuronDown, InterneuronUp, PostSignals, Rule, TopDown, TraceParams};
 use serde::{Deserialize, Serialize};
 
@@ -128,9 +128,10 @@ pub struct Diverged {
     pub population: String,
 }
 
-/// A microcircuit: checked parameters, neuron models, weights and state.
+/// A microcircuit: checked parameters, neuron models, weights and state. `T` is the type its
+/// weights and traces are stored in (`plasticity.precision`); every state vector is f64.
 #[derive(Debug)]
-pub struct Microcircuit {
+pub struct Microcircuit<T: Element = Real> {
     /// Layer widths and bias.
     pub shape: Shape,
     /// The rate function.
@@ -138,7 +139,7 @@ pub struct Microcircuit {
     /// Conductances.
     pub conductances: apical_neuron::CompartmentParams,
     /// The weights.
-    pub weights: Weights,
+    pub weights: Weights<T>,
     /// The dynamic state.
     pub state: State,
     pyramidal_models: Vec<Box<dyn NeuronModel>>,
@@ -157,13 +158,21 @@ pub struct Microcircuit {
 
 /// The parts of a microcircuit that a checkpoint must keep besides the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
+#[serde(bound = "")]
+pub struct Snapshot<T: Element = Real> {
     /// The weights and traces.
-    pub weights: Weights,
+    pub weights: Weights<T>,
     /// The dynamic state.
     pub state: State,
     /// The noise generator.
     pub noise_rng: rng::Rng,
+}
+
+impl<T: Element> Snapshot<T> {
+    /// The same snapshot with weights and traces converted to `U`.
+    pub fn cast<U: Element>(&self) -> Snapshot<U> {
+        Snapshot { weights: self.weights.cast(), state: self.state.clone(), noise_rng: self.noise_rng.clone() }
+    }
 }
 
 fn models(cfg: &ModelConfig, roles: impl Iterator<Item = Role>) -> Vec<Box<dyn NeuronModel>> {
@@ -248,7 +257,7 @@ impl State {
     }
 }
 
-impl Microcircuit {
+impl<T: Element> Microcircuit<T> {
     /// Builds the network of a validated configuration with its initial weights
     /// ([`Weights::initial`]: drawn, replaced from the weight file it names, lateral
     /// initialisation), at rest.
@@ -261,7 +270,7 @@ impl Microcircuit {
     ///
     /// # Panics
     /// If the weights do not have the configuration's shapes.
-    pub fn with_weights(cfg: &ModelConfig, weights: Weights) -> Self {
+    pub fn with_weights(cfg: &ModelConfig, weights: Weights<T>) -> Self {
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
         let depth = shape.depth();
         for (name, m) in weights.named() {
@@ -291,14 +300,14 @@ impl Microcircuit {
     }
 
     /// The parts a checkpoint keeps.
-    pub fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self) -> Snapshot<T> {
         Snapshot { weights: self.weights.clone(), state: self.state.clone(), noise_rng: self.noise_rng.clone() }
     }
 
     /// Restores a snapshot taken from a network of the same configuration, or says which matrix
     /// or state vector does not fit the configuration's network (a snapshot read from a file
     /// is checked before it is run).
-    pub fn restore(cfg: &ModelConfig, snapshot: Snapshot) -> Result<Self, SnapshotMismatch> {
+    pub fn restore(cfg: &ModelConfig, snapshot: Snapshot<T>) -> Result<Self, SnapshotMismatch> {
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias };
         let w = &snapshot.weights;
         let counts = [w.up.len(), w.down.len(), w.ip.len(), w.pi.len()];
@@ -308,7 +317,7 @@ impl Microcircuit {
         }
         let synapses = w.up.iter().chain((0..w.down.len()).flat_map(|i| [&w.down[i], &w.ip[i], &w.pi[i]]));
         for ((name, expected), s) in shape.named_shapes().into_iter().zip(synapses) {
-            let fits = |m: &apical_numerics::Matrix| {
+            let fits = |m: &apical_numerics::Matrix<T>| {
                 m.shape() == expected && expected.0.checked_mul(expected.1) == Some(m.as_slice().len())
             };
             if !(fits(&s.w) && fits(&s.trace)) {
@@ -402,17 +411,17 @@ impl Microcircuit {
     /// Recomputes the dendritic potentials of layer k (and of its interneurons) from the rates.
     fn dendrites(&mut self, k: usize) {
         let depth = self.depth();
-        let w = &self.weights;
+        let w = &mut self.weights;
         let (below, rest) = self.state.pyramidal.split_at_mut(k - 1);
         let pre = if k == 1 { &self.state.r0 } else { &below[k - 2].r };
         let (layer, above) = rest.split_first_mut().expect("layer exists");
-        kernels::gemv(&mut layer.v_basal, &w.up[k - 1].w, pre);
+        w.up[k - 1].product(pre, &mut layer.v_basal);
         if k < depth {
             let inter = &mut self.state.inter[k - 1];
             let n_up = above[0].u.len();
-            kernels::gemv(&mut layer.v_top_down, &w.down[k - 1].w, &above[0].r[..n_up]);
-            kernels::gemv(&mut layer.v_lateral, &w.pi[k - 1].w, &inter.r);
-            kernels::gemv(&mut inter.v, &w.ip[k - 1].w, &layer.r);
+            w.down[k - 1].product(&above[0].r[..n_up], &mut layer.v_top_down);
+            w.pi[k - 1].product(&inter.r, &mut layer.v_lateral);
+            w.ip[k - 1].product(&layer.r, &mut inter.v);
             for i in 0..layer.v_apical.len() {
                 layer.v_apical[i] = layer.v_top_down[i] + layer.v_lateral[i];
             }
@@ -510,11 +519,11 @@ impl Microcircuit {
         // 4. One pass over every matrix: plasticity from the time-t induction, then new dendrites.
         let w = &mut self.weights;
         let trace = self.trace;
-        let step = |syn: &mut apical_rules::Synapses, post: &[Real], pre: &[Real], x: &[Real], out: &mut [Real]| {
+        let step = |syn: &mut apical_rules::Synapses<T>, post: &[Real], pre: &[Real], x: &[Real], out: &mut [Real]| {
             if learn {
                 syn.step(post, pre, dt, trace, x, out);
             } else {
-                kernels::gemv(out, &syn.w, x);
+                syn.product(x, out);
             }
         };
         for k in 1..=depth {
@@ -528,8 +537,8 @@ impl Microcircuit {
                 && w.up[k - 1].learns()
             {
                 // The fused pass drove v_B with the unclipped weights; redo it with the clipped.
-                w.up[k - 1].w.as_mut_slice().iter_mut().for_each(|x| *x = x.clamp(-bound, bound));
-                kernels::gemv(&mut layer.v_basal, &w.up[k - 1].w, pre);
+                w.up[k - 1].w.clamp_entries(bound);
+                w.up[k - 1].product(pre, &mut layer.v_basal);
             }
             if k < depth {
                 let inter = &mut s.inter[k - 1];
@@ -640,7 +649,7 @@ impl Microcircuit {
                 self.pyramidal_models[k - 1].rate(&self.phi, &layer.u, &layer.du, &mut layer.r[..n]);
                 if k < depth {
                     let inter = &mut s.inter[k - 1];
-                    kernels::gemv(&mut inter.v, &self.weights.ip[k - 1].w, &layer.r);
+                    self.weights.ip[k - 1].product(&layer.r, &mut inter.v);
                     let drive = Drive { v_dend: &inter.v, v_apical: None, nudge: Some(&above[0].u) };
                     self.inter_models[k - 1].steady_state(&drive, &mut inter.scratch);
                     change = change.max(max_abs_diff(&inter.scratch, &inter.u));

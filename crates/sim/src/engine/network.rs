@@ -17,24 +17,26 @@
 use std::path::Path;
 
 use apical_neuron::{CompartmentParams, Role};
-use apical_numerics::{Matrix, Real, rng};
+use apical_numerics::{Element, Matrix, Real, rng};
 use apical_rules::Synapses;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::config::{LateralInit, ModelConfig, PlasticityConfig};
 use crate::io::npy;
 
-/// Every weight matrix of a network, with its trace and learning rate.
+/// Every weight matrix of a network, with its trace and learning rate, stored in f64 (the
+/// default) or f32.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Weights {
+#[serde(bound = "")]
+pub struct Weights<T: Element = Real> {
     /// Bottom-up W_1 … W_N.
-    pub up: Vec<Synapses>,
+    pub up: Vec<Synapses<T>>,
     /// Top-down B_1 … B_{N−1}.
-    pub down: Vec<Synapses>,
+    pub down: Vec<Synapses<T>>,
     /// Pyramidal-to-interneuron W^IP_1 … W^IP_{N−1}.
-    pub ip: Vec<Synapses>,
+    pub ip: Vec<Synapses<T>>,
     /// Interneuron-to-pyramidal W^PI_1 … W^PI_{N−1}.
-    pub pi: Vec<Synapses>,
+    pub pi: Vec<Synapses<T>>,
 }
 
 /// The layer widths and the bias flag, which fix every matrix shape.
@@ -109,8 +111,9 @@ pub enum WeightFileError {
     },
 }
 
-impl Weights {
-    /// Draws every matrix from U(−range, range) with the run's weight stream (W_k from
+impl<T: Element> Weights<T> {
+    /// Draws every matrix from U(−range, range) with the run's weight stream, in f64 and then
+    /// rounded to `T` (W_k from
     /// U(−w_up_range, w_up_range) where `init.w_up_range` is set) and sets the learning rates of
     /// the configuration. [`Weights::initial`] adds the weight file and the lateral
     /// initialisation.
@@ -134,6 +137,13 @@ impl Weights {
             pi.push(Synapses::new(draw(n[k], n[k + 1], range), p.eta_pi[k - 1], true));
         }
         Weights { up, down, ip, pi }
+    }
+
+    /// The same weights and traces converted to `U`. f32 → f64 → f32 gives back the same
+    /// bits, so checkpoints keep f32 weights as f64.
+    pub fn cast<U: Element>(&self) -> Weights<U> {
+        let cast = |list: &[Synapses<T>]| list.iter().map(Synapses::cast).collect();
+        Weights { up: cast(&self.up), down: cast(&self.down), ip: cast(&self.ip), pi: cast(&self.pi) }
     }
 
     /// Sets every learning rate to the configured one times `factor`: η = η_config · factor for
@@ -183,8 +193,8 @@ impl Weights {
     }
 
     /// Every weight matrix with its file name, in the order of [`Shape::named_shapes`].
-    pub fn named(&self) -> Vec<(String, &Matrix)> {
-        let mut out: Vec<(String, &Matrix)> =
+    pub fn named(&self) -> Vec<(String, &Matrix<T>)> {
+        let mut out: Vec<(String, &Matrix<T>)> =
             self.up.iter().enumerate().map(|(i, s)| (format!("w_up_{}", i + 1), &s.w)).collect();
         for i in 0..self.down.len() {
             out.push((format!("w_down_{}", i + 1), &self.down[i].w));
@@ -195,7 +205,7 @@ impl Weights {
     }
 
     /// The matrix with the `.npz` key `name` (`w_up_1`, `w_pi_2`, …), if the network has it.
-    pub fn by_name_mut(&mut self, name: &str) -> Option<&mut Matrix> {
+    pub fn by_name_mut(&mut self, name: &str) -> Option<&mut Matrix<T>> {
         let (kind, k) = name.rsplit_once('_')?;
         let k: usize = k.parse().ok()?;
         let list = match kind {
@@ -226,15 +236,16 @@ impl Weights {
             }
         }
         for (name, m) in arrays {
-            *self.by_name_mut(&name).expect("checked above") = m;
+            *self.by_name_mut(&name).expect("checked above") = m.cast();
         }
         Ok(())
     }
 
-    /// Writes every weight matrix into one `.npz` file (see [`npy`] for the key names).
+    /// Writes every weight matrix into one `.npz` file of f64 arrays (see [`npy`] for the key
+    /// names).
     pub fn save_npz(&self, path: &Path) -> Result<(), npy::NpyError> {
-        let named = self.named();
-        let arrays: Vec<(&str, &Matrix)> = named.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+        let named: Vec<(String, Matrix)> = self.named().into_iter().map(|(n, m)| (n, m.cast())).collect();
+        let arrays: Vec<(&str, &Matrix)> = named.iter().map(|(n, m)| (n.as_str(), m)).collect();
         npy::write_npz(path, &arrays)
     }
 

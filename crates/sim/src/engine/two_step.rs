@@ -521,6 +521,7 @@ mod tests {
                 learning_lag: 0.0,
                 w_up_max: Vec::new(),
                 schedule: crate::engine::config::default_schedule(),
+                precision: Default::default(),
             },
             init: InitConfig { range, w_up_range: None, lateral: LateralInit::Random, weights: None },
         }

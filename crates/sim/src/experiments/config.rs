@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::engine::config::{
     ConfigError, DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig,
-    Stage, invalid,
+    Precision, Stage, invalid,
 };
 use crate::experiments::classify::ClassifyConfig;
 use crate::experiments::fig_s1::FigS1Config;
@@ -50,6 +50,12 @@ impl ExperimentConfig {
 
     /// Checks the experiment's settings against the model they run on.
     pub fn validate(&self, model: &ModelConfig) -> Result<(), ConfigError> {
+        if model.plasticity.precision == Precision::F32
+            && matches!(self, ExperimentConfig::Mnist(_) | ExperimentConfig::Classify(_))
+        {
+            let problem = "\"f32\" is available for the fig-s1, fig1 and fig2 experiments; this experiment stores f64";
+            return Err(invalid("plasticity.precision", problem));
+        }
         match self {
             ExperimentConfig::FigS1(e) => e.validate(model),
             ExperimentConfig::Fig1(e) => e.validate(model),

@@ -6,8 +6,8 @@ use apical_neuron::CompartmentParams;
 use apical_numerics::{kernels::UpdateOrder, rate::RateFn};
 
 use crate::engine::config::{
-    DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig, Stage,
-    default_schedule,
+    DynamicsConfig, InitConfig, LateralInit, ModelConfig, NetworkConfig, NoiseScheme, PlasticityConfig, Precision,
+    Stage, default_schedule,
 };
 use crate::engine::two_step::{HiddenRates, Learner};
 use crate::experiments::classify::{ClassifyConfig, Task};
@@ -65,6 +65,7 @@ fn plasticity(eta_up: &[f64], eta_ip: f64, eta_pi: f64) -> PlasticityConfig {
         learning_lag: 0.0,
         w_up_max: Vec::new(),
         schedule: default_schedule(),
+        precision: Precision::F64,
     }
 }
 

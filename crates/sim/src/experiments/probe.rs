@@ -1,6 +1,6 @@
 //! Noise-free probes of a network: steady states on fixed patterns, with plasticity off.
 
-use apical_numerics::Real;
+use apical_numerics::{Element, Real};
 
 use crate::engine::microcircuit::Microcircuit;
 use crate::engine::network::Weights;
@@ -17,7 +17,7 @@ pub struct ProbeMetrics {
 
 /// Settles a noise-free copy of the network on each pattern with no target and averages the
 /// metrics. The training network itself is not touched.
-pub fn probe(cfg: &RunConfig, weights: &Weights, patterns: &[Vec<Real>]) -> ProbeMetrics {
+pub fn probe<T: Element>(cfg: &RunConfig, weights: &Weights<T>, patterns: &[Vec<Real>]) -> ProbeMetrics {
     let mut net = Microcircuit::with_weights(cfg, weights.clone());
     net.set_sigma(0.0);
     let (mut apical_sq, mut mismatch) = (0.0, 0.0);

@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use apical_datasets::patterns::PatternStream;
-use apical_numerics::{Real, rng, stats};
+use apical_numerics::{Element, Real, rng, stats};
 use serde::{Deserialize, Serialize};
 
 use super::Fig1Config;
+use crate::engine::config::Precision;
 use crate::engine::microcircuit::{Diverged, Microcircuit, Snapshot, State};
 use crate::experiments::checkpoint::{check_length, load_resume, save_checkpoint};
 use crate::experiments::config::{ExperimentConfig, RunConfig};
@@ -32,7 +33,7 @@ struct ResumeState {
 
 /// The network, progress and rows stored in `path`; only the duration and the checkpoint
 /// interval may differ from the stored run.
-fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Microcircuit, ResumeState), SimError> {
+fn resume_from<T: Element>(cfg: &RunConfig, path: &Path) -> Result<(Microcircuit<T>, ResumeState), SimError> {
     let same_run = |c: &RunConfig| {
         let mut c = c.clone();
         if let ExperimentConfig::Fig1(e) = &mut c.experiment {
@@ -47,7 +48,7 @@ fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Microcircuit, ResumeStat
         let total = (e.duration_ms / cfg.dynamics.dt).round() as u64;
         check_length(r.done, total, "experiment.fig1.duration_ms / dynamics.dt (steps)", path)?;
     }
-    let snapshot = Snapshot { weights, state: r.state.clone(), noise_rng: r.noise_rng.clone() };
+    let snapshot = Snapshot { weights: weights.cast(), state: r.state.clone(), noise_rng: r.noise_rng.clone() };
     let net = Microcircuit::restore(cfg, snapshot)
         .map_err(|m| SimError::Other(format!("--resume: {}: {m}", path.display())))?;
     Ok((net, r))
@@ -65,6 +66,14 @@ fn window_mean(rec: &Recorder, col: &str, from: Real, to: Real) -> Real {
 const COLUMNS: [&str; 7] = ["time_s", "target_on", "apical_sq", "output_error", "mismatch", "r_out_1", "r_trgt_1"];
 
 pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    match cfg.plasticity.precision {
+        Precision::F64 => run_in::<f64>(cfg, e, ctx),
+        Precision::F32 => run_in::<f32>(cfg, e, ctx),
+    }
+}
+
+/// The run with weights and traces stored in `T`.
+fn run_in<T: Element>(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let sizes = &cfg.network.sizes;
     let (n0, n_out) = (sizes[0], sizes[sizes.len() - 1]);
     let mut input = vec![0.0; n0];
@@ -76,7 +85,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
     let target: Vec<Real> = target_rates.iter().map(|&r| phi.inverse(r).expect("validated range")).collect();
 
     // The noise-free output error of the network's own prediction, before any learning.
-    let free_error = |net: &Microcircuit| {
+    let free_error = |net: &Microcircuit<T>| {
         let mut probe = Microcircuit::with_weights(cfg, net.weights.clone());
         probe.set_sigma(0.0);
         probe.set_input(&input);
@@ -136,7 +145,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> Resu
             net.check_finite()?;
             let Snapshot { weights, state, noise_rng } = net.snapshot();
             let resume = ResumeState { done: step + 1, state, noise_rng, error_before, rows: rec.rows().to_vec() };
-            save_checkpoint(cfg, &weights, encode(&resume), &checkpoint)?;
+            save_checkpoint(cfg, &weights.cast(), encode(&resume), &checkpoint)?;
             if step + 1 < total && ctx.progress.stop_after_checkpoint() {
                 let at = format!("t = {} ms", net.time_ms());
                 return Err(SimError::Stopped { experiment: "fig1".into(), at });

@@ -5,13 +5,14 @@ use apical_datasets::teacher::Teacher;
 use apical_neuron::Role;
 use std::path::Path;
 
-use apical_numerics::{Matrix, Real, rate::RateFn, rng, stats};
+use apical_numerics::{Element, Matrix, Real, rate::RateFn, rng, stats};
 use apical_plot::{LinePlot, Series};
 use apical_rules::backprop::{Feedback, Feedforward, sgd_step, spec_output_error};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Fig2Config, Fig2Learner, TRACE_MS};
+use crate::engine::config::Precision;
 use crate::engine::microcircuit::{Microcircuit, Snapshot};
 use crate::engine::network::{Shape, Weights};
 use crate::experiments::checkpoint::{check_length, check_schedule, load_resume, save_checkpoint};
@@ -181,21 +182,21 @@ struct ResumeState {
     jobs: Vec<JobState>,
 }
 
-/// A learner's network while it trains.
-enum Engine {
-    Microcircuit(Box<Microcircuit>),
+/// A learner's network while it trains; a microcircuit stores its weights in `T`.
+enum Engine<T: Element> {
+    Microcircuit(Box<Microcircuit<T>>),
     Feedforward { up: Vec<Matrix>, feedback: Vec<Matrix> },
 }
 
 /// One learner on one seed: its configuration, task, inputs, curve and network.
-struct Job {
+struct Job<T: Element> {
     id: JobId,
     cfg: RunConfig,
     task: Task,
     inputs: PatternStream,
     curve: Curve,
     before: Vec<Real>,
-    engine: Engine,
+    engine: Engine<T>,
 }
 
 /// The configuration of a learner: the shallow learner keeps only W_N plastic.
@@ -230,14 +231,14 @@ fn feedback_angle(up: &[&Matrix], down: &[&Matrix]) -> Real {
 }
 
 /// The angle between W_2ᵀ and B_1 of a microcircuit.
-fn microcircuit_angle(w: &Weights) -> Real {
-    let up: Vec<&Matrix> = w.up.iter().map(|s| &s.w).collect();
-    let down: Vec<&Matrix> = w.down.iter().map(|s| &s.w).collect();
-    feedback_angle(&up, &down)
+fn microcircuit_angle<T: Element>(w: &Weights<T>) -> Real {
+    let (up, down): (Vec<Matrix>, Vec<Matrix>) =
+        (w.up.iter().map(|s| s.w.cast()).collect(), w.down.iter().map(|s| s.w.cast()).collect());
+    feedback_angle(&up.iter().collect::<Vec<_>>(), &down.iter().collect::<Vec<_>>())
 }
 
 /// Tests a microcircuit at the noise-free steady states without target of the test patterns.
-fn test_microcircuit(cfg: &RunConfig, weights: &Weights, task: &Task) -> Metrics {
+fn test_microcircuit<T: Element>(cfg: &RunConfig, weights: &Weights<T>, task: &Task) -> Metrics {
     let mut net = Microcircuit::with_weights(cfg, weights.clone());
     net.set_sigma(0.0);
     net.set_target(None);
@@ -271,10 +272,10 @@ fn test_microcircuit(cfg: &RunConfig, weights: &Weights, task: &Task) -> Metrics
 /// Output rate 1 of a noise-free copy without target and without plasticity, run in continuous
 /// time over the first `trace_patterns` test patterns and sampled every [`TRACE_MS`], with the
 /// target rate r_trgt,1 of the pattern shown at each sample.
-fn output_trace(
+fn output_trace<T: Element>(
     cfg: &RunConfig,
     e: &Fig2Config,
-    weights: &Weights,
+    weights: &Weights<T>,
     task: &Task,
 ) -> Result<(Vec<Real>, Vec<Real>), SimError> {
     let mut net = Microcircuit::with_weights(cfg, weights.clone());
@@ -346,9 +347,9 @@ fn fits(m: &Matrix, (rows, cols): (usize, usize)) -> bool {
     m.shape() == (rows, cols) && rows.checked_mul(cols) == Some(m.as_slice().len())
 }
 
-impl Job {
+impl<T: Element> Job<T> {
     /// A learner at its initial weights, tested once before any training.
-    fn new(cfg: &RunConfig, e: &Fig2Config, id: JobId) -> Result<Job, SimError> {
+    fn new(cfg: &RunConfig, e: &Fig2Config, id: JobId) -> Result<Self, SimError> {
         let cfg = learner_config(&cfg.with_seed(id.seed), id.learner);
         let task = Task::new(&cfg, e);
         let inputs =
@@ -374,7 +375,7 @@ impl Job {
     }
 
     /// A learner as a checkpoint saved it, checked against the network of the configuration.
-    fn restore(cfg: &RunConfig, e: &Fig2Config, state: JobState, path: &Path) -> Result<Job, SimError> {
+    fn restore(cfg: &RunConfig, e: &Fig2Config, state: JobState, path: &Path) -> Result<Self, SimError> {
         let id = state.id;
         let cfg = learner_config(&cfg.with_seed(id.seed), id.learner);
         let mismatch = |what: &str| {
@@ -398,7 +399,7 @@ impl Job {
         };
         let engine = match (state.learned, id.learner) {
             (Learned::Microcircuit(snapshot), l) if l.is_microcircuit() => {
-                let net = Microcircuit::restore(&cfg, *snapshot).map_err(|m| mismatch(&m.to_string()))?;
+                let net = Microcircuit::restore(&cfg, snapshot.cast()).map_err(|m| mismatch(&m.to_string()))?;
                 Engine::Microcircuit(Box::new(net))
             }
             (Learned::Feedforward { up, feedback }, l) if !l.is_microcircuit() => {
@@ -417,7 +418,7 @@ impl Job {
     /// What a checkpoint keeps of the learner.
     fn save(&self) -> JobState {
         let learned = match &self.engine {
-            Engine::Microcircuit(net) => Learned::Microcircuit(Box::new(net.snapshot())),
+            Engine::Microcircuit(net) => Learned::Microcircuit(Box::new(net.snapshot().cast())),
             Engine::Feedforward { up, feedback } => Learned::Feedforward { up: up.clone(), feedback: feedback.clone() },
         };
         JobState {
@@ -430,10 +431,10 @@ impl Job {
     }
 
     /// The learner's weights as a whole network: the microcircuit's, or the initial network with
-    /// the feedforward learner's W_k.
+    /// the feedforward learner's W_k, in f64.
     fn weights(&self) -> Result<Weights, SimError> {
         Ok(match &self.engine {
-            Engine::Microcircuit(net) => net.weights.clone(),
+            Engine::Microcircuit(net) => net.weights.cast(),
             Engine::Feedforward { up, .. } => {
                 let shape = Shape { sizes: self.cfg.network.sizes.clone(), bias: self.cfg.network.bias };
                 let mut w = Weights::initial(&self.cfg, &shape)?;
@@ -507,7 +508,12 @@ impl Job {
 
 /// The learners and progress stored in `path`; only the length, the checkpoint interval and
 /// schedule stages after the stored position may differ from the stored run.
-fn resume_from(cfg: &RunConfig, e: &Fig2Config, ids: &[JobId], path: &Path) -> Result<(Vec<Job>, u64), SimError> {
+fn resume_from<T: Element>(
+    cfg: &RunConfig,
+    e: &Fig2Config,
+    ids: &[JobId],
+    path: &Path,
+) -> Result<(Vec<Job<T>>, u64), SimError> {
     let same_run = |c: &RunConfig| {
         let mut c = c.clone();
         c.plasticity.schedule.clear();
@@ -530,14 +536,14 @@ fn resume_from(cfg: &RunConfig, e: &Fig2Config, ids: &[JobId], path: &Path) -> R
 
 /// Saves the resume checkpoint after `done` patterns; its weights are those of the first
 /// microcircuit learner, or of the first learner if none is a microcircuit.
-fn save(cfg: &RunConfig, jobs: &[Job], done: u64, path: &Path) -> Result<(), SimError> {
+fn save<T: Element>(cfg: &RunConfig, jobs: &[Job<T>], done: u64, path: &Path) -> Result<(), SimError> {
     let first = jobs.iter().find(|j| j.id.learner.is_microcircuit()).unwrap_or(&jobs[0]);
     let resume = ResumeState { done, jobs: jobs.iter().map(Job::save).collect() };
     save_checkpoint(cfg, &first.weights()?, encode(&resume), path)
 }
 
 /// Mean and sample standard deviation of a column's last value over the runs of a learner.
-fn final_stats(jobs: &[&Job], column: usize) -> (Real, Real) {
+fn final_stats<T: Element>(jobs: &[&Job<T>], column: usize) -> (Real, Real) {
     let last: Vec<Real> = jobs.iter().map(|j| j.curve.rows.last().expect("recorded")[column]).collect();
     (stats::mean(&last), stats::sd(&last))
 }
@@ -546,7 +552,7 @@ fn final_stats(jobs: &[&Job], column: usize) -> (Real, Real) {
 const TRIALS_UNIT: Real = 1e7;
 
 /// The mean over seeds of a column, row by row, against the trials in units of 10⁷.
-fn mean_curve(jobs: &[&Job], column: usize) -> Vec<(Real, Real)> {
+fn mean_curve<T: Element>(jobs: &[&Job<T>], column: usize) -> Vec<(Real, Real)> {
     let rows = &jobs[0].curve.rows;
     (0..rows.len())
         .map(|i| {
@@ -558,7 +564,7 @@ fn mean_curve(jobs: &[&Job], column: usize) -> Vec<(Real, Real)> {
 
 /// The last value of the seed-mean curve of a column over its largest value: how far the
 /// quantity has fallen from its peak.
-fn end_over_peak(jobs: &[&Job], column: usize) -> Real {
+fn end_over_peak<T: Element>(jobs: &[&Job<T>], column: usize) -> Real {
     let curve = mean_curve(jobs, column);
     let peak = curve.iter().map(|&(_, y)| y).fold(Real::NEG_INFINITY, Real::max);
     curve.last().map_or(Real::NAN, |&(_, y)| y / peak)
@@ -574,7 +580,7 @@ fn pm((mean, sd): (Real, Real)) -> String {
 
 /// "first ± sd → last ± sd" of a column over the runs of a learner; the four numbers also go
 /// into `values` as `<prefix>_<col>_{start,end}_{mean,sd}`.
-fn start_end(jobs: &[&Job], col: &str, prefix: &str, values: &mut Vec<(String, Real)>) -> String {
+fn start_end<T: Element>(jobs: &[&Job<T>], col: &str, prefix: &str, values: &mut Vec<(String, Real)>) -> String {
     let j = column(col);
     let first: Vec<Real> = jobs.iter().map(|o| o.curve.rows[0][j]).collect();
     let (start, end) = ((stats::mean(&first), stats::sd(&first)), final_stats(jobs, j));
@@ -605,7 +611,12 @@ fn check(
 /// `equivalent_trials` added: the patterns at the unscaled rates that the schedule's patterns
 /// amount to (Σ factor), on which runs with different schedules compare. Written at every
 /// checkpoint, so that a run of many hours can be looked at while it runs.
-fn write_curves(cfg: &RunConfig, e: &Fig2Config, jobs: &[Job], ctx: &RunContext<'_>) -> Result<(), SimError> {
+fn write_curves<T: Element>(
+    cfg: &RunConfig,
+    e: &Fig2Config,
+    jobs: &[Job<T>],
+    ctx: &RunContext<'_>,
+) -> Result<(), SimError> {
     let columns: Vec<&str> = COLUMNS.iter().copied().chain(["equivalent_trials"]).collect();
     let pattern = column("pattern");
     for &learner in &e.learners {
@@ -622,6 +633,14 @@ fn write_curves(cfg: &RunConfig, e: &Fig2Config, jobs: &[Job], ctx: &RunContext<
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    match cfg.plasticity.precision {
+        Precision::F64 => run_in::<f64>(cfg, e, ctx),
+        Precision::F32 => run_in::<f32>(cfg, e, ctx),
+    }
+}
+
+/// The run with the microcircuits' weights and traces stored in `T`.
+fn run_in<T: Element>(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let ids: Vec<JobId> = (0..e.seeds)
         .flat_map(|i| e.learners.iter().map(move |&learner| JobId { learner, seed: cfg.seed + i }))
         .collect();
@@ -629,7 +648,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
     let (mut jobs, mut done) = if ctx.resume {
         resume_from(cfg, e, &ids, &checkpoint)?
     } else {
-        (ids.par_iter().map(|&id| Job::new(cfg, e, id)).collect::<Result<Vec<Job>, SimError>>()?, 0)
+        (ids.par_iter().map(|&id| Job::new(cfg, e, id)).collect::<Result<Vec<Job<T>>, SimError>>()?, 0)
     };
     ctx.progress.start("fig2", jobs.len() as u64 * (e.patterns - done));
     // All learners train up to the next checkpoint in parallel, then wait for each other.
@@ -647,7 +666,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
     }
     ctx.progress.finish();
     write_curves(cfg, e, &jobs, ctx)?;
-    let of = |learner: Fig2Learner| -> Vec<&Job> { jobs.iter().filter(|j| j.id.learner == learner).collect() };
+    let of = |learner: Fig2Learner| -> Vec<&Job<T>> { jobs.iter().filter(|j| j.id.learner == learner).collect() };
 
     let mut files = e.learners.iter().map(|l| ctx.file(&format!("{}.csv", l.name()))).collect::<Vec<_>>();
 
@@ -725,7 +744,7 @@ pub(crate) fn run(cfg: &RunConfig, e: &Fig2Config, ctx: &RunContext<'_>) -> Resu
 
     let micro = of(Fig2Learner::Microcircuit);
     if !micro.is_empty() {
-        let angle_series = |jobs: &[&Job], name: &str| -> Vec<Series> {
+        let angle_series = |jobs: &[&Job<T>], name: &str| -> Vec<Series> {
             jobs.iter()
                 .map(|o| {
                     let points = o.curve.rows.iter().map(|r| (r[1] / TRIALS_UNIT, r[j]));

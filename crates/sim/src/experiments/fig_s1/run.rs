@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use apical_datasets::patterns::{PatternStream, test_set};
-use apical_numerics::{Real, rng};
+use apical_numerics::{Element, Real, rng};
 use serde::{Deserialize, Serialize};
 
 use super::FigS1Config;
+use crate::engine::config::Precision;
 use crate::engine::microcircuit::{Diverged, Microcircuit, Snapshot, State};
 use crate::experiments::checkpoint::{check_length, check_schedule, load_resume, save_checkpoint};
 use crate::experiments::config::{ExperimentConfig, RunConfig};
@@ -35,11 +36,11 @@ struct ResumeState {
 const COLUMNS: [&str; 7] = ["time_s", "pattern", "apical_sq", "mismatch", "dist_pi", "dist_ip", "eta_factor"];
 
 /// A resumed run: its network, input generator, patterns done and recorded rows.
-type Resumed = (Microcircuit, PatternStream, u64, Vec<Vec<Real>>);
+type Resumed<T> = (Microcircuit<T>, PatternStream, u64, Vec<Vec<Real>>);
 
 /// The network, inputs and rows stored in `path`; only the length and the checkpoint interval,
 /// and schedule stages after the stored position, may differ from the stored run.
-fn resume_from(cfg: &RunConfig, path: &Path) -> Result<Resumed, SimError> {
+fn resume_from<T: Element>(cfg: &RunConfig, path: &Path) -> Result<Resumed<T>, SimError> {
     let same_run = |c: &RunConfig| {
         let mut c = c.clone();
         c.plasticity.schedule.clear();
@@ -55,16 +56,16 @@ fn resume_from(cfg: &RunConfig, path: &Path) -> Result<Resumed, SimError> {
     if let ExperimentConfig::FigS1(e) = &cfg.experiment {
         check_length(r.done, e.patterns, "experiment.fig-s1.patterns", path)?;
     }
-    let snapshot = Snapshot { weights, state: r.state, noise_rng: r.noise_rng };
+    let snapshot = Snapshot { weights: weights.cast(), state: r.state, noise_rng: r.noise_rng };
     let net = Microcircuit::restore(cfg, snapshot)
         .map_err(|m| SimError::Other(format!("--resume: {}: {m}", path.display())))?;
     Ok((net, r.inputs, r.done, r.rows))
 }
 
 /// Saves the resume checkpoint after `done` patterns.
-fn save(
+fn save<T: Element>(
     cfg: &RunConfig,
-    net: &Microcircuit,
+    net: &Microcircuit<T>,
     inputs: &PatternStream,
     done: u64,
     rec: &Recorder,
@@ -72,16 +73,24 @@ fn save(
 ) -> Result<(), SimError> {
     let Snapshot { weights, state, noise_rng } = net.snapshot();
     let resume = ResumeState { done, state, noise_rng, inputs: inputs.clone(), rows: rec.rows().to_vec() };
-    save_checkpoint(cfg, &weights, encode(&resume), path)
+    save_checkpoint(cfg, &weights.cast(), encode(&resume), path)
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    match cfg.plasticity.precision {
+        Precision::F64 => run_in::<f64>(cfg, e, ctx),
+        Precision::F32 => run_in::<f32>(cfg, e, ctx),
+    }
+}
+
+/// The run with weights and traces stored in `T`.
+fn run_in<T: Element>(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let n0 = cfg.network.sizes[0];
     let checkpoint = ctx.file("checkpoint.bin");
     let probes = test_set(n0, e.inputs, e.probes, rng::stream_seed(cfg.seed, rng::Stream::TestInputs));
     let g = &cfg.network.conductances;
     let mut rec = Recorder::new(&COLUMNS);
-    let record = |rec: &mut Recorder, net: &Microcircuit, pattern: u64| {
+    let record = |rec: &mut Recorder, net: &Microcircuit<T>, pattern: u64| {
         let m = probe(cfg, &net.weights, &probes);
         let (dist_pi, dist_ip) = net.weights.distance_from_self_predicting(g);
         let factor = cfg.plasticity.eta_factor(pattern.saturating_sub(1));
