@@ -76,16 +76,19 @@ fn vectorized<T: Element, K: WithSimd>(rows: usize, kernel: K) -> K::Output {
     if let Some(arch) = tests::FORCED_ARCH.get() {
         return arch.dispatch(kernel);
     }
-    static ARCH: OnceLock<Arch> = OnceLock::new();
-    let arch = *ARCH.get_or_init(Arch::new);
-    #[cfg(target_arch = "x86_64")]
-    if rows * size_of::<T>() < 64
-        && let Arch::V4(_) = arch
-        && let Some(avx2) = faer::traits::pulp::x86::V3::try_new()
-    {
-        return Arch::V3(avx2).dispatch(kernel);
-    }
-    arch.dispatch(kernel)
+    // The widest instruction set, and the one for columns shorter than an AVX-512 vector.
+    static ARCHES: OnceLock<(Arch, Arch)> = OnceLock::new();
+    let (wide, narrow) = *ARCHES.get_or_init(|| {
+        let wide = Arch::new();
+        #[cfg(target_arch = "x86_64")]
+        if let Arch::V4(_) = wide
+            && let Some(avx2) = faer::traits::pulp::x86::V3::try_new()
+        {
+            return (wide, Arch::V3(avx2));
+        }
+        (wide, wide)
+    });
+    if rows * size_of::<T>() < 64 { narrow.dispatch(kernel) } else { wide.dispatch(kernel) }
 }
 
 /// The number of columns a product kernel takes per sweep: each out[i] is loaded once per block,

@@ -45,5 +45,6 @@ pub use element::Element;
 pub use filter::LowPass;
 pub use matrix::{Matrix, ShapeError};
 
-/// The floating-point type of all state and weights.
+/// The floating-point type of every state, rate and potential, and of weights stored in f64 (the
+/// default; see [`Element`] for f32 storage).
 pub type Real = f64;
