@@ -1,7 +1,8 @@
 //! The simplified two-step dynamics of the paper's MNIST runs (spec §7), batched.
 //!
 //! A mini-batch of B inputs is a block of B matrix columns, so every product below is one gemm
-//! (faer, on the threads of the current rayon pool) into a preallocated buffer. With a bias the
+//! (faer, on the threads of the current rayon pool) into a preallocated buffer, and every φ of a
+//! block is split between the same threads. With a bias the
 //! presynaptic rate matrices carry a last row of ones, and the last column of W_k and W^IP_k is
 //! the bias weight. Per mini-batch:
 //!
@@ -64,6 +65,7 @@
 
 use apical_neuron::CompartmentParams;
 use apical_numerics::{Matrix, Real, kernels::gemm, rate::RateFn};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::network::{Shape, Weights};
@@ -189,22 +191,39 @@ fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
     Matrix::from_fn(rows, cols, |i, _| if i == n { 1.0 } else { 0.0 })
 }
 
-/// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone), a column at a
-/// time with the slice map.
+/// The number of elements one task of a parallel map takes: about 10 µs of work for the slice
+/// maps, far more than rayon needs to hand a task to another thread.
+const MAP_GRAIN: usize = 4096;
+
+/// out ← φ(x), split into tasks of [`MAP_GRAIN`] elements on the threads of the current rayon
+/// pool. The slice maps give every element the same bits wherever it lies in a slice, so the
+/// result does not depend on the number of threads.
+fn phi_par(phi: RateFn, x: &[Real], out: &mut [Real]) {
+    out.par_chunks_mut(MAP_GRAIN).zip(x.par_chunks(MAP_GRAIN)).for_each(|(out, x)| phi.apply_slice(x, out));
+}
+
+/// x ← φ(x), in parallel as [`phi_par`].
+fn phi_par_in_place(phi: RateFn, x: &mut [Real]) {
+    x.par_chunks_mut(MAP_GRAIN).for_each(|x| phi.apply_slice_in_place(x));
+}
+
+/// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone), columns in
+/// parallel with the slice map.
 fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
-    let n = v.nrows();
-    for j in 0..v.ncols() {
-        let r = &mut r.col_mut(j)[..n];
-        for (r, &v) in r.iter_mut().zip(v.col(j)) {
+    let (n, rows) = (v.nrows(), r.nrows());
+    let columns = r.as_mut_slice().par_chunks_mut(rows).zip(v.as_slice().par_chunks(n));
+    columns.with_min_len(MAP_GRAIN.div_ceil(n)).for_each(|(r, v)| {
+        let r = &mut r[..n];
+        for (r, &v) in r.iter_mut().zip(v) {
             *r = gain * v;
         }
         phi.apply_slice_in_place(r);
-    }
+    });
 }
 
 /// post ← r − φ(v), the prediction error of Eqs. 7 and 8, with φ(v) from the slice map.
 fn prediction_error(phi: RateFn, r: &[Real], v: &[Real], post: &mut [Real]) {
-    phi.apply_slice(v, post);
+    phi_par(phi, v, post);
     for (p, &r) in post.iter_mut().zip(r) {
         *p = r - *p;
     }
@@ -418,7 +437,7 @@ impl TwoStep {
         for ((u, &v), &t) in self.u[top].as_mut_slice().iter_mut().zip(v_out).zip(self.u_trgt.as_slice()) {
             *u = (1.0 - lambda_n) * v + lambda_n * t;
         }
-        phi.apply_slice(self.u[top].as_slice(), self.r_nudged[top].as_mut_slice());
+        phi_par(phi, self.u[top].as_slice(), self.r_nudged[top].as_mut_slice());
         prediction_error(phi, self.r_nudged[top].as_slice(), v_out, self.post_up[top].as_mut_slice());
         for k in (lowest..top).rev() {
             // Interneurons of hidden layer k + 1, nudged by the layer above.
@@ -428,7 +447,7 @@ impl TwoStep {
             for ((r, &v), &u) in r_inter.iter_mut().zip(v_inter).zip(u_above) {
                 *r = (1.0 - lambda_i) * v + lambda_i * u;
             }
-            phi.apply_slice_in_place(r_inter);
+            phi_par_in_place(phi, r_inter);
             prediction_error(phi, r_inter, v_inter, self.post_ip[k].as_mut_slice());
             // Apical potential (Eq. 4) and the nudged hidden soma.
             gemm(&mut self.v_top_down[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
@@ -445,8 +464,8 @@ impl TwoStep {
                 *u = *v_hat + lambda_a * v_a;
             }
             let r = self.r_nudged[k].as_mut_slice();
-            phi.apply_slice(self.u[k].as_slice(), r);
-            phi.apply_slice_in_place(post);
+            phi_par(phi, self.u[k].as_slice(), r);
+            phi_par_in_place(phi, post);
             for (p, &r) in post.iter_mut().zip(r.iter()) {
                 *p = r - *p;
             }
