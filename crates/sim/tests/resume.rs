@@ -41,9 +41,10 @@ fn schedule(stages: &[(u64, f64)]) -> Vec<Stage> {
 }
 
 /// Runs `cfg` straight through, and again stopped after `k` checkpoints and resumed, and asserts
-/// that every CSV file and the final checkpoint are identical.
-fn assert_resumes_bit_identically(name: &str, cfg: &RunConfig, k: usize, csvs: &[&str]) {
-    let (straight, split) = (out_dir(&format!("{name}-straight")), out_dir(&format!("{name}-split")));
+/// that every CSV file and the final checkpoint are identical. `name` is the experiment's name;
+/// `label` names the output folders, distinct for every call, as tests run in parallel.
+fn assert_resumes_bit_identically(name: &str, label: &str, cfg: &RunConfig, k: usize, csvs: &[&str]) {
+    let (straight, split) = (out_dir(&format!("{label}-straight")), out_dir(&format!("{label}-split")));
     run_in(&straight, cfg, false, &NoProgress).unwrap();
     let stop = StopAfter { k, seen: AtomicUsize::new(0) };
     let message = run_in(&split, cfg, false, &stop).unwrap_err();
@@ -79,7 +80,7 @@ fn fig_s1() -> RunConfig {
 
 #[test]
 fn fig_s1_resumes_bit_identically() {
-    assert_resumes_bit_identically("fig-s1", &fig_s1(), 2, &["metrics.csv"]);
+    assert_resumes_bit_identically("fig-s1", "fig-s1", &fig_s1(), 2, &["metrics.csv"]);
 }
 
 fn fig1() -> RunConfig {
@@ -94,7 +95,7 @@ fn fig1() -> RunConfig {
 
 #[test]
 fn fig1_resumes_bit_identically() {
-    assert_resumes_bit_identically("fig1", &fig1(), 2, &["metrics.csv"]);
+    assert_resumes_bit_identically("fig1", "fig1", &fig1(), 2, &["metrics.csv"]);
 }
 
 /// The same configuration with weights and traces stored in f32.
@@ -108,10 +109,10 @@ fn in_f32(mut cfg: RunConfig) -> RunConfig {
 /// so an f32 run resumes bit for bit too.
 #[test]
 fn f32_runs_resume_bit_identically() {
-    assert_resumes_bit_identically("fig-s1", &in_f32(fig_s1()), 2, &["metrics.csv"]);
-    assert_resumes_bit_identically("fig1", &in_f32(fig1()), 2, &["metrics.csv"]);
+    assert_resumes_bit_identically("fig-s1", "fig-s1-f32", &in_f32(fig_s1()), 2, &["metrics.csv"]);
+    assert_resumes_bit_identically("fig1", "fig1-f32", &in_f32(fig1()), 2, &["metrics.csv"]);
     let csvs = ["microcircuit.csv", "shallow.csv", "backprop.csv", "feedback-alignment.csv"];
-    assert_resumes_bit_identically("fig2", &in_f32(fig2()), 2, &csvs);
+    assert_resumes_bit_identically("fig2", "fig2-f32", &in_f32(fig2()), 2, &csvs);
 }
 
 fn fig2() -> RunConfig {
@@ -131,7 +132,7 @@ fn fig2() -> RunConfig {
 #[test]
 fn fig2_resumes_bit_identically_for_every_learner_and_seed() {
     let csvs = ["microcircuit.csv", "shallow.csv", "backprop.csv", "feedback-alignment.csv"];
-    assert_resumes_bit_identically("fig2", &fig2(), 2, &csvs);
+    assert_resumes_bit_identically("fig2", "fig2", &fig2(), 2, &csvs);
 }
 
 /// A stopped run has written what it recorded up to its checkpoint, with the η × length that
