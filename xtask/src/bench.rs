@@ -397,7 +397,7 @@ fn report(r: &Results, machine: &Machine, seconds: f64) -> Result<String> {
                 "The two-step engine reaches {:.0} % of the gemm throughput at batch 100. Besides its products it \
                  evaluates the logistic about 4 000 times per image (the forward rates, and φ of the nudged and of \
                  the predicted potentials of every neuron and interneuron), a block at a time with the vectorised \
-                 maps of `apical_numerics::vmath`, outside the gemms.",
+                 maps of `apical_numerics::vmath`, split between the pool's threads, outside the gemms.",
                 100.0 * fraction.best
             ));
         }
