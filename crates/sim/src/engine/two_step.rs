@@ -211,6 +211,9 @@ fn phi_par_in_place(phi: RateFn, x: &mut [Real]) {
 /// parallel with the slice map.
 fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
     let (n, rows) = (v.nrows(), r.nrows());
+    if n == 0 {
+        return;
+    }
     let columns = r.as_mut_slice().par_chunks_mut(rows).zip(v.as_slice().par_chunks(n));
     columns.with_min_len(MAP_GRAIN.div_ceil(n)).for_each(|(r, v)| {
         let r = &mut r[..n];
