@@ -2,9 +2,8 @@
 //!
 //! A mini-batch of B inputs is a block of B matrix columns, so every product below is one gemm
 //! (faer, on the threads of the current rayon pool) into a preallocated buffer, and every φ of a
-//! block is split between the same threads. With a bias the
-//! presynaptic rate matrices carry a last row of ones, and the last column of W_k and W^IP_k is
-//! the bias weight. Per mini-batch:
+//! block is split between the same threads. With a bias the presynaptic rate matrices carry a
+//! last row of ones, and the last column of W_k and W^IP_k is the bias weight. Per mini-batch:
 //!
 //! ```text
 //! 1. forward sweep, k = 1 … N:  v_B,k = W_k r_{k−1},  r_k = φ(c_k v_B,k);   v^I_k = W^IP_k r_k
