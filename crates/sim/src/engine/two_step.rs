@@ -195,14 +195,21 @@ fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
 const MAP_GRAIN: usize = 4096;
 
 /// out ← φ(x), split into tasks of [`MAP_GRAIN`] elements on the threads of the current rayon
-/// pool. The slice maps give every element the same bits wherever it lies in a slice, so the
-/// result does not depend on the number of threads.
+/// pool. A block of one task runs on the calling thread, which spares a caller outside the pool
+/// (the Python bindings) a hand-over for every small block. The slice maps give every element the
+/// same bits wherever it lies in a slice, so the result does not depend on the number of threads.
 fn phi_par(phi: RateFn, x: &[Real], out: &mut [Real]) {
+    if x.len() <= MAP_GRAIN {
+        return phi.apply_slice(x, out);
+    }
     out.par_chunks_mut(MAP_GRAIN).zip(x.par_chunks(MAP_GRAIN)).for_each(|(out, x)| phi.apply_slice(x, out));
 }
 
 /// x ← φ(x), in parallel as [`phi_par`].
 fn phi_par_in_place(phi: RateFn, x: &mut [Real]) {
+    if x.len() <= MAP_GRAIN {
+        return phi.apply_slice_in_place(x);
+    }
     x.par_chunks_mut(MAP_GRAIN).for_each(|x| phi.apply_slice_in_place(x));
 }
 
@@ -213,14 +220,19 @@ fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
     if n == 0 {
         return;
     }
-    let columns = r.as_mut_slice().par_chunks_mut(rows).zip(v.as_slice().par_chunks(n));
-    columns.with_min_len(MAP_GRAIN.div_ceil(n)).for_each(|(r, v)| {
+    let column = |(r, v): (&mut [Real], &[Real])| {
         let r = &mut r[..n];
         for (r, &v) in r.iter_mut().zip(v) {
             *r = gain * v;
         }
         phi.apply_slice_in_place(r);
-    });
+    };
+    let (r, v) = (r.as_mut_slice(), v.as_slice());
+    if v.len() <= MAP_GRAIN {
+        r.chunks_mut(rows).zip(v.chunks(n)).for_each(column);
+    } else {
+        r.par_chunks_mut(rows).zip(v.par_chunks(n)).with_min_len(MAP_GRAIN.div_ceil(n)).for_each(column);
+    }
 }
 
 /// post ← r − φ(v), the prediction error of Eqs. 7 and 8, with φ(v) from the slice map.
