@@ -148,7 +148,7 @@ fn bad_input_gives_one_clear_error_line() {
                 "--set".into(),
                 "plasticity.precision=\"f32\"".into(),
             ],
-            "plasticity.precision: \"f32\" is available for the fig-s1, fig1 and fig2 experiments",
+            "plasticity.precision: \"f32\" is available for the fig-s1, fig1, fig2 and mnist experiments; classify stores f64",
         ),
         (
             vec!["run".into(), "--preset".into(), "fig1".into(), "--set".into(), "plasticity.precision=\"f16\"".into()],

@@ -1,15 +1,20 @@
 //! The two floating-point types a weight matrix and its trace can be stored in.
 //!
-//! f64 is the reference: every state, rate, potential and noise sample of the engines is f64,
-//! and so are the weights by default. A network can instead store its plastic weights and their
-//! traces in f32 (`plasticity.precision = "f32"`), which halves the bytes a time step moves. The
-//! kernels then compute in f32 too: the product W x accumulates its sums in f32, column by column,
-//! and the fused plasticity pass advances Δ and W in f32, with dt/τ_w and dt η rounded to f32
-//! once per step. Everything outside the kernels stays f64; a kernel's f32 output is widened
-//! exactly to f64 before the neurons use it.
+//! f64 is the reference: every state, rate, potential and noise sample of the continuous-time
+//! engine is f64, and so are the weights by default. A network can instead store its plastic
+//! weights and their traces in f32 (`plasticity.precision = "f32"`), which halves the bytes a time
+//! step moves. The kernels then compute in f32 too: the product W x accumulates its sums in f32,
+//! column by column, and the fused plasticity pass advances Δ and W in f32, with dt/τ_w and dt η
+//! rounded to f32 once per step. Everything outside the kernels stays f64; a kernel's f32 output
+//! is widened exactly to f64 before the neurons use it.
+//!
+//! The batched two-step engine in f32 stores its blocks of rates and potentials in f32 as well,
+//! so that every product is an f32 gemm (faer's, which accumulates in f32); it evaluates φ in f64
+//! through [`Element::map_wide`] and rounds the result once.
 //!
 //! [`Element`] gives the kernels the vector operations of either type through faer's `pulp`, so
-//! that one generic kernel serves both.
+//! that one generic kernel serves both, and is a faer `ComplexField`, so that faer's gemm takes
+//! either type.
 
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Mul, Sub};
@@ -35,6 +40,7 @@ pub trait Element:
     + Sub<Output = Self>
     + Mul<Output = Self>
     + AddAssign
+    + faer::traits::ComplexField
 {
     /// The type's name in configurations and checkpoints: "f64" or "f32".
     const NAME: &'static str;
@@ -69,7 +75,21 @@ pub trait Element:
     /// Runs `f` on `out` itself (f64) or on `buf` resized to `out`'s length, whose entries are
     /// then widened into `out` (f32).
     fn write_through<R>(out: &mut [f64], buf: &mut Vec<Self>, f: impl FnOnce(&mut [Self]) -> R) -> R;
+
+    /// out ← f(x) for a map `f` of f64 slices (a rate function), computed in f64: f64 passes its
+    /// slices to `f` as they are; f32 widens `x` exactly in chunks of [`WIDE_CHUNK`] entries on
+    /// the stack and rounds `f`'s results to f32. Allocates nothing.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    fn map_wide(x: &[Self], out: &mut [Self], f: impl Fn(&[f64], &mut [f64]));
+    /// x ← f(x) for an in-place map `f` of f64 slices, computed in f64 as [`Element::map_wide`].
+    fn map_wide_in_place(x: &mut [Self], f: impl Fn(&mut [f64]));
 }
+
+/// The number of entries an f32 slice is widened to f64 at a time by [`Element::map_wide`]: a
+/// 2 KiB buffer, which stays in the first-level cache.
+pub const WIDE_CHUNK: usize = 256;
 
 /// The lane operations of one type, forwarded to the `pulp` methods of that type's name.
 macro_rules! lane_ops {
@@ -128,6 +148,15 @@ impl Element for f64 {
     fn write_through<R>(out: &mut [f64], _buf: &mut Vec<Self>, f: impl FnOnce(&mut [Self]) -> R) -> R {
         f(out)
     }
+    #[inline(always)]
+    fn map_wide(x: &[Self], out: &mut [Self], f: impl Fn(&[f64], &mut [f64])) {
+        assert_eq!(x.len(), out.len(), "map_wide: length mismatch");
+        f(x, out);
+    }
+    #[inline(always)]
+    fn map_wide_in_place(x: &mut [Self], f: impl Fn(&mut [f64])) {
+        f(x);
+    }
 }
 
 impl Element for f32 {
@@ -162,6 +191,33 @@ impl Element for f32 {
         }
         result
     }
+    fn map_wide(x: &[Self], out: &mut [Self], f: impl Fn(&[f64], &mut [f64])) {
+        assert_eq!(x.len(), out.len(), "map_wide: length mismatch");
+        let (mut wide_x, mut wide_out) = ([0.0; WIDE_CHUNK], [0.0; WIDE_CHUNK]);
+        for (x, out) in x.chunks(WIDE_CHUNK).zip(out.chunks_mut(WIDE_CHUNK)) {
+            let (wx, wo) = (&mut wide_x[..x.len()], &mut wide_out[..x.len()]);
+            for (w, &x) in wx.iter_mut().zip(x) {
+                *w = f64::from(x);
+            }
+            f(wx, wo);
+            for (o, &w) in out.iter_mut().zip(wo.iter()) {
+                *o = w as f32;
+            }
+        }
+    }
+    fn map_wide_in_place(x: &mut [Self], f: impl Fn(&mut [f64])) {
+        let mut wide = [0.0; WIDE_CHUNK];
+        for x in x.chunks_mut(WIDE_CHUNK) {
+            let w = &mut wide[..x.len()];
+            for (w, &x) in w.iter_mut().zip(x.iter()) {
+                *w = f64::from(x);
+            }
+            f(w);
+            for (x, &w) in x.iter_mut().zip(w.iter()) {
+                *x = w as f32;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -179,5 +235,24 @@ mod tests {
         assert_eq!(out, [f64::from(0.1f32), 3.0]);
         f64::write_through(&mut out, &mut Vec::new(), |b| b[0] = 0.25);
         assert_eq!(out[0], 0.25);
+    }
+
+    /// An f32 map over more than one chunk gives every entry f(x) computed in f64 and rounded
+    /// once, in place or not.
+    #[test]
+    fn wide_maps_round_the_f64_result_once() {
+        let x: Vec<f32> = (0..2 * WIDE_CHUNK + 7).map(|i| 0.01 * i as f32 - 3.0).collect();
+        let want: Vec<f32> = x.iter().map(|&x| f64::from(x).exp() as f32).collect();
+        let exp = |x: &[f64], out: &mut [f64]| out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp());
+        let mut out = vec![0.0f32; x.len()];
+        f32::map_wide(&x, &mut out, exp);
+        assert_eq!(out, want);
+        let mut y = x.clone();
+        f32::map_wide_in_place(&mut y, |x| x.iter_mut().for_each(|x| *x = x.exp()));
+        assert_eq!(y, want);
+        let x64: Vec<f64> = x.iter().map(|&x| f64::from(x)).collect();
+        let mut out64 = vec![0.0; x64.len()];
+        f64::map_wide(&x64, &mut out64, exp);
+        assert!(out64.iter().zip(&x64).all(|(o, x)| *o == x.exp()));
     }
 }

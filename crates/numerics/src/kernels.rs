@@ -204,7 +204,8 @@ pub fn dot(x: &[Real], y: &[Real]) -> Real {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-/// dst ← β dst + α lhs · rhs with faer's gemm. `accumulate` selects β = 1, else β = 0.
+/// dst ← β dst + α lhs · rhs with faer's gemm, in f64 or f32 (whose sums accumulate in f32).
+/// `accumulate` selects β = 1, else β = 0.
 ///
 /// The product runs on the threads of the current rayon pool (`apical run --threads`). faer
 /// splits only the destination between threads, never a sum, so every element is computed as
@@ -216,7 +217,13 @@ pub fn dot(x: &[Real], y: &[Real]) -> Real {
 /// of this workspace and the C library's `exp`) can run many times slower; on the machine of
 /// `docs/results.md` ("Speed") this made a one-thread MNIST epoch take 1.6 times as long. The
 /// gemm therefore ends with `vzeroupper`, which changes no value.
-pub fn gemm(dst: &mut Matrix, accumulate: bool, lhs: faer::MatRef<'_, Real>, rhs: faer::MatRef<'_, Real>, alpha: Real) {
+pub fn gemm<T: Element>(
+    dst: &mut Matrix<T>,
+    accumulate: bool,
+    lhs: faer::MatRef<'_, T>,
+    rhs: faer::MatRef<'_, T>,
+    alpha: T,
+) {
     let beta = if accumulate { Accum::Add } else { Accum::Replace };
     faer::linalg::matmul::matmul(dst.as_mut(), beta, lhs, rhs, alpha, Par::rayon(0));
     clear_upper_vector_state();

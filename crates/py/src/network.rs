@@ -147,7 +147,7 @@ impl Network {
     #[new]
     fn new(config: &Config) -> PyResult<Network> {
         if config.cfg.plasticity.precision != Precision::F64 {
-            let problem = "plasticity.precision: a Network stores f64 weights; apical.run takes \"f32\" for fig-s1, fig1 and fig2";
+            let problem = "plasticity.precision: a Network stores f64 weights; apical.run takes \"f32\" for fig-s1, fig1, fig2 and mnist";
             return Err(PyValueError::new_err(problem));
         }
         let net = Microcircuit::new(&config.cfg).map_err(|e| PyValueError::new_err(format!("init.weights: {e}")))?;

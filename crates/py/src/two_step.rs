@@ -10,6 +10,7 @@
 //! mini-batch smaller than `batch_size` left out.
 
 use apical_numerics::{Matrix, Real, rng};
+use apical_sim::config::Precision;
 use apical_sim::engine::network::{Shape, Weights};
 use apical_sim::engine::two_step::{Forward, Mixing, Rates, TwoStep};
 use apical_sim::experiments::{ExperimentConfig, MnistConfig, mnist_initial_weights};
@@ -95,10 +96,15 @@ impl TwoStepNetwork {
 #[pymethods]
 impl TwoStepNetwork {
     /// The network of an `[experiment.mnist]` configuration with its initial weights (drawn,
-    /// fan-in scaled if set, read from `init.weights`, made self-predicting if set).
+    /// fan-in scaled if set, read from `init.weights`, made self-predicting if set). It computes
+    /// in f64; a configuration with `plasticity.precision = "f32"` is refused.
     #[new]
     fn new(config: &Config) -> PyResult<TwoStepNetwork> {
         let cfg = &config.cfg;
+        if cfg.plasticity.precision != Precision::F64 {
+            let problem = "plasticity.precision: a TwoStepNetwork computes in f64; apical.run takes \"f32\" for mnist";
+            return Err(PyValueError::new_err(problem));
+        }
         let ExperimentConfig::Mnist(e) = &cfg.experiment else {
             return Err(PyValueError::new_err(format!(
                 "TwoStepNetwork needs an [experiment.mnist] configuration, got {}",

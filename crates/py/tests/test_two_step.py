@@ -87,3 +87,10 @@ def test_bad_images_and_labels_raise():
     with pytest.raises(ValueError, match="TwoStepNetwork needs an \\[experiment.mnist\\] configuration, got fig1"):
         apical.TwoStepNetwork(apical.Config.preset("fig1"))
     assert net.epochs_done == 0
+
+
+def test_a_two_step_network_refuses_f32():
+    cfg = small_mnist_config(100)
+    cfg.set("plasticity.precision", "f32")
+    with pytest.raises(ValueError, match="plasticity.precision: a TwoStepNetwork computes in f64"):
+        apical.TwoStepNetwork(cfg)

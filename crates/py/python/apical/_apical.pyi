@@ -133,7 +133,8 @@ class Network:
 
 class TwoStepNetwork:
     """The two-step network of an ``[experiment.mnist]`` configuration, trained on arrays of
-    images (M × n_0 float64 in [0, 1]) and integer labels."""
+    images (M × n_0 float64 in [0, 1]) and integer labels. It computes in f64: a configuration
+    with ``plasticity.precision = "f32"`` raises ValueError."""
 
     def __init__(self, config: Config) -> None: ...
     @property

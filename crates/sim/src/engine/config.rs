@@ -130,9 +130,11 @@ pub struct PlasticityConfig {
     /// by its factor. The default is one stage ×1 from the first pattern.
     #[serde(default = "default_schedule")]
     pub schedule: Vec<Stage>,
-    /// The type the continuous-time engine stores and updates its weights and traces in: "f64"
-    /// (the default and the reference) or "f32" (half the memory traffic; see
-    /// `apical_numerics::Element` for where sums accumulate). Neuron states are f64 either way.
+    /// The type the engines store and update their weights in: "f64" (the default and the
+    /// reference) or "f32". The continuous-time engine stores its traces in it too (half the
+    /// memory traffic; see `apical_numerics::Element` for where sums accumulate), and its neuron
+    /// states stay f64. The two-step engine (`mnist`) also stores its blocks of rates and
+    /// potentials in it, so its gemms run and accumulate in f32; φ is evaluated in f64.
     #[serde(default, skip_serializing_if = "Precision::is_f64")]
     pub precision: Precision,
 }

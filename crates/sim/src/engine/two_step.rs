@@ -20,6 +20,11 @@
 //!        ΔB_k    = (η^B_k / B)  (φ(u_k) − φ(B_k φ(u_{k+1}))) φ(u_{k+1})ᵀ                           (Eq. 10)
 //! ```
 //!
+//! The engine stores its weights and every block of rates and potentials in `T`, f64 by default
+//! or f32 (`plasticity.precision = "f32"`), so every product is one gemm of that type and its
+//! sums accumulate in it. φ, φ′ and the mixtures of potentials are evaluated in f64 and rounded to
+//! `T` once.
+//!
 //! All updates of a mini-batch are computed from the weights it started with. The rates of W^PI_k
 //! and B_k are applied as configured: their teaching signals, v_A,k and the top-down
 //! prediction error, are not diluted by the mixing the way the errors of Eqs. 7–8 are.
@@ -63,7 +68,7 @@
 //! the λ → 0 limit of the microcircuit, without its mixing and interneurons.
 
 use apical_neuron::CompartmentParams;
-use apical_numerics::{Matrix, Real, kernels::gemm, rate::RateFn};
+use apical_numerics::{Element, Matrix, Real, kernels::gemm, rate::RateFn};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +120,7 @@ impl Mixing {
 
 /// Sets the lateral weights to the self-predicting state of the two-step convention:
 /// W^PI_k = −B_k, and W^IP_k = W_{k+1} if k + 1 = N, else (1 − λ_A) W_{k+1}.
-pub fn make_self_predicting(weights: &mut Weights, mixing: &Mixing) {
+pub fn make_self_predicting<T: Element>(weights: &mut Weights<T>, mixing: &Mixing) {
     let depth = weights.up.len();
     for k in 1..depth {
         let scale = if k + 1 == depth { 1.0 } else { 1.0 - mixing.lambda_a };
@@ -143,7 +148,7 @@ impl Rates {
     /// inverse dilution factor (module docs) when `rescale` is set and the learner is the
     /// microcircuit. Backprop and feedback alignment never update W^IP, W^PI or B; the rates of
     /// W^PI and B are never rescaled.
-    pub fn new(weights: &Weights, mixing: &Mixing, learner: Learner, rescale: bool) -> Self {
+    pub fn new<T: Element>(weights: &Weights<T>, mixing: &Mixing, learner: Learner, rescale: bool) -> Self {
         let depth = weights.up.len();
         let mut f_up = vec![1.0; depth];
         let mut f_ip = vec![1.0; depth - 1];
@@ -156,9 +161,9 @@ impl Rates {
                 f_ip[k - 1] = f_up[k] * (1.0 - lambda_next) / lambda_i;
             }
         }
-        let rate = |s: &apical_rules::Synapses, f: Real| if s.learns() { s.eta * f } else { 0.0 };
+        let rate = |s: &apical_rules::Synapses<T>, f: Real| if s.learns() { s.eta * f } else { 0.0 };
         let up = weights.up.iter().zip(&f_up).map(|(s, &f)| rate(s, f)).collect();
-        let lateral = |list: &[apical_rules::Synapses], f: &[Real]| match learner {
+        let lateral = |list: &[apical_rules::Synapses<T>], f: &[Real]| match learner {
             Learner::Microcircuit => list.iter().zip(f).map(|(s, &f)| rate(s, f)).collect(),
             Learner::Backprop | Learner::FeedbackAlignment => vec![0.0; depth - 1],
         };
@@ -185,9 +190,9 @@ impl Rates {
 }
 
 /// A rate matrix with `n` neuron rows, plus a row of ones where a bias is enabled.
-fn rate_matrix(n: usize, cols: usize, bias: bool) -> Matrix {
+fn rate_matrix<T: Element>(n: usize, cols: usize, bias: bool) -> Matrix<T> {
     let rows = n + usize::from(bias);
-    Matrix::from_fn(rows, cols, |i, _| if i == n { 1.0 } else { 0.0 })
+    Matrix::from_fn(rows, cols, |i, _| if i == n { T::from_f64(1.0) } else { T::ZERO })
 }
 
 /// The number of elements one task of a parallel map takes: about 10 µs of work for the slice
@@ -198,34 +203,38 @@ const MAP_GRAIN: usize = 4096;
 /// pool. A block of one task runs on the calling thread, which spares a caller outside the pool
 /// (the Python bindings) a hand-over for every small block. The slice maps give every element the
 /// same bits wherever it lies in a slice, so the result does not depend on the number of threads.
-fn phi_par(phi: RateFn, x: &[Real], out: &mut [Real]) {
+/// φ is evaluated in f64 ([`Element::map_wide`]).
+fn phi_par<T: Element>(phi: RateFn, x: &[T], out: &mut [T]) {
+    let map = |x: &[T], out: &mut [T]| T::map_wide(x, out, |x, out| phi.apply_slice(x, out));
     if x.len() <= MAP_GRAIN {
-        return phi.apply_slice(x, out);
+        return map(x, out);
     }
-    out.par_chunks_mut(MAP_GRAIN).zip(x.par_chunks(MAP_GRAIN)).for_each(|(out, x)| phi.apply_slice(x, out));
+    out.par_chunks_mut(MAP_GRAIN).zip(x.par_chunks(MAP_GRAIN)).for_each(|(out, x)| map(x, out));
 }
 
 /// x ← φ(x), in parallel as [`phi_par`].
-fn phi_par_in_place(phi: RateFn, x: &mut [Real]) {
+fn phi_par_in_place<T: Element>(phi: RateFn, x: &mut [T]) {
+    let map = |x: &mut [T]| T::map_wide_in_place(x, |x| phi.apply_slice_in_place(x));
     if x.len() <= MAP_GRAIN {
-        return phi.apply_slice_in_place(x);
+        return map(x);
     }
-    x.par_chunks_mut(MAP_GRAIN).for_each(|x| phi.apply_slice_in_place(x));
+    x.par_chunks_mut(MAP_GRAIN).for_each(map);
 }
 
 /// r ← φ(gain · v) on the neuron rows of `r` (its bias row, if any, is left alone), columns in
-/// parallel with the slice map.
-fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
+/// parallel with the slice map; the product and φ are evaluated in f64.
+fn rates_into<T: Element>(phi: RateFn, gain: Real, v: &Matrix<T>, r: &mut Matrix<T>) {
     let (n, rows) = (v.nrows(), r.nrows());
     if n == 0 {
         return;
     }
-    let column = |(r, v): (&mut [Real], &[Real])| {
-        let r = &mut r[..n];
-        for (r, &v) in r.iter_mut().zip(v) {
-            *r = gain * v;
-        }
-        phi.apply_slice_in_place(r);
+    let column = |(r, v): (&mut [T], &[T])| {
+        T::map_wide(v, &mut r[..n], |v, r| {
+            for (r, &v) in r.iter_mut().zip(v) {
+                *r = gain * v;
+            }
+            phi.apply_slice_in_place(r);
+        });
     };
     let (r, v) = (r.as_mut_slice(), v.as_slice());
     if v.len() <= MAP_GRAIN {
@@ -236,7 +245,7 @@ fn rates_into(phi: RateFn, gain: Real, v: &Matrix, r: &mut Matrix) {
 }
 
 /// post ← r − φ(v), the prediction error of Eqs. 7 and 8, with φ(v) from the slice map.
-fn prediction_error(phi: RateFn, r: &[Real], v: &[Real], post: &mut [Real]) {
+fn prediction_error<T: Element>(phi: RateFn, r: &[T], v: &[T], post: &mut [T]) {
     phi_par(phi, v, post);
     for (p, &r) in post.iter_mut().zip(r) {
         *p = r - *p;
@@ -274,20 +283,20 @@ impl HiddenRates {
     }
 }
 
-/// The buffers of a forward pass over a block of columns.
+/// The buffers of a forward pass over a block of columns, stored in f64 (the default) or f32.
 #[derive(Debug, Clone)]
-pub struct Forward {
+pub struct Forward<T: Element = Real> {
     /// n_0, the number of input neurons.
     n_input: usize,
     /// r_0 … r_N, each (n_k + b) × cols; a bias row holds ones.
-    pub r: Vec<Matrix>,
+    pub r: Vec<Matrix<T>>,
     /// v_B,1 … v_B,N, each n_k × cols.
-    pub v_basal: Vec<Matrix>,
+    pub v_basal: Vec<Matrix<T>>,
     /// A hidden layer's rate is r_k = φ(hidden_gain · v_B,k); the output's is φ(v_B,N).
     hidden_gain: Real,
 }
 
-impl Forward {
+impl<T: Element> Forward<T> {
     /// Buffers for `cols` inputs at a time, with hidden rates r_k = φ(hidden_gain · v_B,k).
     pub fn new(shape: &Shape, cols: usize, hidden_gain: Real) -> Self {
         let r = shape.sizes.iter().map(|&n| rate_matrix(n, cols, shape.bias)).collect();
@@ -300,7 +309,7 @@ impl Forward {
         self.r[0].ncols()
     }
 
-    /// Copies the inputs, an n_0 × cols column-major block, into r_0.
+    /// Copies the inputs, an n_0 × cols column-major block, into r_0 (rounded to `T`).
     ///
     /// # Panics
     /// If `x` has the wrong length.
@@ -308,58 +317,67 @@ impl Forward {
         let n0 = self.n_input;
         assert_eq!(x.len(), n0 * self.cols(), "forward: input block length");
         for (j, column) in x.chunks_exact(n0).enumerate() {
-            self.r[0].col_mut(j)[..n0].copy_from_slice(column);
+            for (r, &x) in self.r[0].col_mut(j)[..n0].iter_mut().zip(column) {
+                *r = T::from_f64(x);
+            }
         }
     }
 
     /// The forward sweep: v_B,k = W_k r_{k−1}, r_k = φ(hidden_gain · v_B,k) for k = 1 … N − 1,
     /// r_N = φ(v_B,N).
-    pub fn run(&mut self, weights: &Weights, phi: RateFn) {
+    pub fn run(&mut self, weights: &Weights<T>, phi: RateFn) {
         let top = self.r.len() - 1;
         for k in 1..=top {
             let (below, above) = self.r.split_at_mut(k);
-            gemm(&mut self.v_basal[k - 1], false, weights.up[k - 1].w.as_ref(), below[k - 1].as_ref(), 1.0);
+            gemm(
+                &mut self.v_basal[k - 1],
+                false,
+                weights.up[k - 1].w.as_ref(),
+                below[k - 1].as_ref(),
+                T::from_f64(1.0),
+            );
             let gain = if k == top { 1.0 } else { self.hidden_gain };
             rates_into(phi, gain, &self.v_basal[k - 1], &mut above[0]);
         }
     }
 
     /// The output potentials v_B,N (the output soma without a target), n_N × cols.
-    pub fn output(&self) -> &Matrix {
+    pub fn output(&self) -> &Matrix<T> {
         self.v_basal.last().expect("at least one layer")
     }
 }
 
-/// The two-step engine: the forward buffers of one mini-batch and the buffers of the nudged sweep.
+/// The two-step engine: the forward buffers of one mini-batch and the buffers of the nudged sweep,
+/// all stored in the weights' type `T`.
 #[derive(Debug, Clone)]
-pub struct TwoStep {
+pub struct TwoStep<T: Element = Real> {
     phi: RateFn,
     mixing: Mixing,
     /// The forward sweep of the current mini-batch.
-    pub forward: Forward,
+    pub forward: Forward<T>,
     /// u_trgt, n_N × B.
-    u_trgt: Matrix,
+    u_trgt: Matrix<T>,
     /// v^I_1 … v^I_{N−1}, each n_{k+1} × B.
-    v_inter: Vec<Matrix>,
+    v_inter: Vec<Matrix<T>>,
     /// φ(u^I_1) … φ(u^I_{N−1}).
-    r_inter: Vec<Matrix>,
+    r_inter: Vec<Matrix<T>>,
     /// The nudged somatic potentials u_1 … u_N.
-    u: Vec<Matrix>,
+    u: Vec<Matrix<T>>,
     /// φ(u_1) … φ(u_N) of the nudged potentials.
-    r_nudged: Vec<Matrix>,
+    r_nudged: Vec<Matrix<T>>,
     /// v_A,1 … v_A,{N−1}.
-    v_apical: Vec<Matrix>,
+    v_apical: Vec<Matrix<T>>,
     /// The top-down parts B_k φ(u_{k+1}) of v_A,1 … v_A,{N−1}.
-    v_top_down: Vec<Matrix>,
+    v_top_down: Vec<Matrix<T>>,
     /// The postsynaptic factors of Eq. 7 (or the backprop errors δ_k), one per W_k.
-    post_up: Vec<Matrix>,
+    post_up: Vec<Matrix<T>>,
     /// The postsynaptic factors of Eq. 8, one per W^IP_k.
-    post_ip: Vec<Matrix>,
+    post_ip: Vec<Matrix<T>>,
     /// The postsynaptic factors of Eq. 10, one per B_k (Eq. 9's is −v_A,k).
-    post_down: Vec<Matrix>,
+    post_down: Vec<Matrix<T>>,
 }
 
-impl TwoStep {
+impl<T: Element> TwoStep<T> {
     /// An engine for mini-batches of `batch` inputs.
     pub fn new(shape: &Shape, phi: RateFn, mixing: Mixing, hidden: HiddenRates, batch: usize) -> Self {
         let n = &shape.sizes;
@@ -387,20 +405,23 @@ impl TwoStep {
         self.forward.cols()
     }
 
-    /// Sets the mini-batch: inputs (n_0 × B) and target potentials u_trgt (n_N × B), column-major.
+    /// Sets the mini-batch: inputs (n_0 × B) and target potentials u_trgt (n_N × B), column-major,
+    /// rounded to `T`.
     ///
     /// # Panics
     /// If a block has the wrong length.
     pub fn set_batch(&mut self, inputs: &[Real], u_trgt: &[Real]) {
         self.forward.set_input(inputs);
         assert_eq!(u_trgt.len(), self.u_trgt.as_slice().len(), "two-step: target block length");
-        self.u_trgt.as_mut_slice().copy_from_slice(u_trgt);
+        for (t, &x) in self.u_trgt.as_mut_slice().iter_mut().zip(u_trgt) {
+            *t = T::from_f64(x);
+        }
     }
 
     /// One training step on the current mini-batch: the forward sweep, then the learner's
     /// updates of W (and of W^IP, W^PI and B for the microcircuit, where their rates are not 0)
     /// with the given rates.
-    pub fn train(&mut self, weights: &mut Weights, learner: Learner, rates: &Rates) {
+    pub fn train(&mut self, weights: &mut Weights<T>, learner: Learner, rates: &Rates) {
         self.forward.run(weights, self.phi);
         match learner {
             Learner::Microcircuit => self.nudged_sweep(weights, rates),
@@ -410,46 +431,49 @@ impl TwoStep {
         for (k, syn) in weights.up.iter_mut().enumerate() {
             if rates.up[k] != 0.0 {
                 let pre = self.forward.r[k].as_ref().transpose();
-                gemm(&mut syn.w, true, self.post_up[k].as_ref(), pre, rates.up[k] * scale);
+                gemm(&mut syn.w, true, self.post_up[k].as_ref(), pre, T::from_f64(rates.up[k] * scale));
             }
         }
         for (k, syn) in weights.ip.iter_mut().enumerate() {
             if rates.ip[k] != 0.0 {
                 let pre = self.forward.r[k + 1].as_ref().transpose();
-                gemm(&mut syn.w, true, self.post_ip[k].as_ref(), pre, rates.ip[k] * scale);
+                gemm(&mut syn.w, true, self.post_ip[k].as_ref(), pre, T::from_f64(rates.ip[k] * scale));
             }
         }
         for (k, syn) in weights.pi.iter_mut().enumerate() {
             if rates.pi[k] != 0.0 {
                 // Eq. 9: the postsynaptic factor 0 − v_A,k enters as the negative scale.
                 let pre = self.r_inter[k].as_ref().transpose();
-                gemm(&mut syn.w, true, self.v_apical[k].as_ref(), pre, -rates.pi[k] * scale);
+                gemm(&mut syn.w, true, self.v_apical[k].as_ref(), pre, T::from_f64(-rates.pi[k] * scale));
             }
         }
         for (k, syn) in weights.down.iter_mut().enumerate() {
             if rates.down[k] != 0.0 {
                 let pre = self.r_nudged[k + 1].as_ref().transpose();
-                gemm(&mut syn.w, true, self.post_down[k].as_ref(), pre, rates.down[k] * scale);
+                gemm(&mut syn.w, true, self.post_down[k].as_ref(), pre, T::from_f64(rates.down[k] * scale));
             }
         }
     }
 
     /// Steps 2–3 of the module docs, leaving the postsynaptic factors of Eqs. 7, 8 and 10. The
     /// downward sweep stops below the lowest hidden layer whose W, W^IP, W^PI or B learns.
-    fn nudged_sweep(&mut self, weights: &Weights, rates: &Rates) {
+    fn nudged_sweep(&mut self, weights: &Weights<T>, rates: &Rates) {
         let phi = self.phi;
         let Mixing { lambda_a, lambda_n, lambda_i } = self.mixing;
         let depth = self.u.len();
         let top = depth - 1;
+        let one = T::from_f64(1.0);
+        // The mixtures of potentials are formed in f64 and rounded to T once.
+        let mix = |a: Real, x: T, b: Real, y: T| T::from_f64(a * x.to_f64() + b * y.to_f64());
         let lowest = (0..top).find(|&k| rates.reaches(k)).unwrap_or(top);
         for k in lowest..top {
-            gemm(&mut self.v_inter[k], false, weights.ip[k].w.as_ref(), self.forward.r[k + 1].as_ref(), 1.0);
+            gemm(&mut self.v_inter[k], false, weights.ip[k].w.as_ref(), self.forward.r[k + 1].as_ref(), one);
         }
         // Output: u_N = (1 − λ_N) v_B,N + λ_N u_trgt, and Eq. 7 with v̂_B,N = v_B,N. Every φ below
         // evaluates a whole n × B block at once.
         let v_out = self.forward.v_basal[top].as_slice();
         for ((u, &v), &t) in self.u[top].as_mut_slice().iter_mut().zip(v_out).zip(self.u_trgt.as_slice()) {
-            *u = (1.0 - lambda_n) * v + lambda_n * t;
+            *u = mix(1.0 - lambda_n, v, lambda_n, t);
         }
         phi_par(phi, self.u[top].as_slice(), self.r_nudged[top].as_mut_slice());
         prediction_error(phi, self.r_nudged[top].as_slice(), v_out, self.post_up[top].as_mut_slice());
@@ -459,14 +483,14 @@ impl TwoStep {
             let v_inter = self.v_inter[k].as_slice();
             let r_inter = self.r_inter[k].as_mut_slice();
             for ((r, &v), &u) in r_inter.iter_mut().zip(v_inter).zip(u_above) {
-                *r = (1.0 - lambda_i) * v + lambda_i * u;
+                *r = mix(1.0 - lambda_i, v, lambda_i, u);
             }
             phi_par_in_place(phi, r_inter);
             prediction_error(phi, r_inter, v_inter, self.post_ip[k].as_mut_slice());
             // Apical potential (Eq. 4) and the nudged hidden soma.
-            gemm(&mut self.v_top_down[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), 1.0);
+            gemm(&mut self.v_top_down[k], false, weights.down[k].w.as_ref(), self.r_nudged[k + 1].as_ref(), one);
             self.v_apical[k].as_mut_slice().copy_from_slice(self.v_top_down[k].as_slice());
-            gemm(&mut self.v_apical[k], true, weights.pi[k].w.as_ref(), self.r_inter[k].as_ref(), 1.0);
+            gemm(&mut self.v_apical[k], true, weights.pi[k].w.as_ref(), self.r_inter[k].as_ref(), one);
             // v̂_B,k waits in the postsynaptic factor until φ(v̂_B,k) replaces it.
             let v_basal = self.forward.v_basal[k].as_slice();
             let v_apical = self.v_apical[k].as_slice();
@@ -474,8 +498,9 @@ impl TwoStep {
             for (((u, v_hat), &v_b), &v_a) in
                 self.u[k].as_mut_slice().iter_mut().zip(post.iter_mut()).zip(v_basal).zip(v_apical)
             {
-                *v_hat = (1.0 - lambda_a) * v_b;
-                *u = *v_hat + lambda_a * v_a;
+                let hat = (1.0 - lambda_a) * v_b.to_f64();
+                *v_hat = T::from_f64(hat);
+                *u = T::from_f64(hat + lambda_a * v_a.to_f64());
             }
             let r = self.r_nudged[k].as_mut_slice();
             phi_par(phi, self.u[k].as_slice(), r);
@@ -491,12 +516,13 @@ impl TwoStep {
 
     /// The errors δ_N … δ_1 of backprop or feedback alignment (module docs), left in the
     /// postsynaptic factors.
-    fn backprop_errors(&mut self, weights: &Weights, learner: Learner) {
+    fn backprop_errors(&mut self, weights: &Weights<T>, learner: Learner) {
         let phi = self.phi;
         let depth = self.post_up.len();
         let v_out = self.forward.v_basal[depth - 1].as_slice();
         for (i, d) in self.post_up[depth - 1].as_mut_slice().iter_mut().enumerate() {
-            *d = phi.dphi(v_out[i]) * (self.u_trgt.as_slice()[i] - v_out[i]);
+            let (v, t) = (v_out[i].to_f64(), self.u_trgt.as_slice()[i].to_f64());
+            *d = T::from_f64(phi.dphi(v) * (t - v));
         }
         for k in (0..depth - 1).rev() {
             let (below, above) = self.post_up.split_at_mut(k + 1);
@@ -505,15 +531,15 @@ impl TwoStep {
                 Learner::FeedbackAlignment => weights.down[k].w.as_ref(),
                 _ => weights.up[k + 1].w.as_ref().subcols(0, n_k).transpose(),
             };
-            gemm(&mut below[k], false, feedback, above[0].as_ref(), 1.0);
+            gemm(&mut below[k], false, feedback, above[0].as_ref(), T::from_f64(1.0));
             for (d, &v) in below[k].as_mut_slice().iter_mut().zip(self.forward.v_basal[k].as_slice()) {
-                *d *= phi.dphi(v);
+                *d = T::from_f64(d.to_f64() * phi.dphi(v.to_f64()));
             }
         }
     }
 
     /// The apical potentials v_A,1 … v_A,{N−1} of the last microcircuit step.
-    pub fn v_apical(&self) -> &[Matrix] {
+    pub fn v_apical(&self) -> &[Matrix<T>] {
         &self.v_apical
     }
 }
@@ -817,16 +843,21 @@ mod tests {
     }
 
     /// faer splits a product between threads by blocks of its destination only, so training on
-    /// the MNIST network gives the same bits on one thread as on two.
+    /// the MNIST network gives the same bits on one thread as on two, in f64 and in f32.
     #[test]
     fn training_does_not_depend_on_the_number_of_threads() {
+        assert_training_does_not_depend_on_the_number_of_threads::<f64>();
+        assert_training_does_not_depend_on_the_number_of_threads::<f32>();
+    }
+
+    fn assert_training_does_not_depend_on_the_number_of_threads<T: Element>() {
         // The MNIST presets' network: 784-500-500-10 with strong mixing and wide initial weights.
         let mixing_conductances =
             CompartmentParams { g_lk: 0.0, g_b: 0.2, g_a: 0.8, g_d: 0.9, g_som: 0.8, g_som_i: 0.1 };
         let cfg = model(&[784, 500, 500, 10], mixing_conductances, 8.0);
         let shape = Shape { sizes: cfg.network.sizes.clone(), bias: true };
         let mixing = Mixing::from_conductances(&cfg.network.conductances);
-        let mut start = Weights::from_config(&cfg, &shape);
+        let mut start = Weights::<T>::from_config(&cfg, &shape);
         make_self_predicting(&mut start, &mixing);
         let batch = 10;
         let inputs: Vec<Real> = (0..784 * batch).map(|i| (0.37 * i as Real).sin().abs()).collect();
@@ -847,8 +878,8 @@ mod tests {
         let (one, two) = (train(1), train(2));
         assert_ne!(one, start, "the weights learned");
         for ((name, a), (_, b)) in one.named().iter().zip(two.named()) {
-            let same = a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{name} differs between one and two threads");
+            let same = a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits());
+            assert!(same, "{name} differs between one and two threads ({})", T::NAME);
         }
     }
 }

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use apical_datasets::mnist::{Mnist, Split};
 use apical_numerics::rate::RateFn;
-use apical_numerics::{Matrix, Real, rng};
+use apical_numerics::{Element, Matrix, Real, rng};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::{EVAL_BLOCK, MnistConfig};
+use crate::engine::config::Precision;
 use crate::engine::network::{Shape, Weights};
 use crate::engine::two_step::{Forward, Mixing, Rates, TwoStep, make_self_predicting};
 use crate::experiments::checkpoint::{Checkpoint, load_resume, save_checkpoint};
@@ -64,8 +65,9 @@ pub fn initial_weights(cfg: &RunConfig, e: &MnistConfig, shape: &Shape, mixing: 
     Ok(weights)
 }
 
-/// The weights and progress stored in `path` by an earlier run of the same configuration.
-fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Weights, ResumeState), SimError> {
+/// The weights (in `T`) and progress stored in `path` by an earlier run of the same
+/// configuration. f32 weights are stored as f64 and come back with the same bits.
+fn resume_from<T: Element>(cfg: &RunConfig, path: &Path) -> Result<(Weights<T>, ResumeState), SimError> {
     let same_run = |c: &RunConfig| {
         let mut c = c.clone();
         if let ExperimentConfig::Mnist(m) = &mut c.experiment {
@@ -74,11 +76,11 @@ fn resume_from(cfg: &RunConfig, path: &Path) -> Result<(Weights, ResumeState), S
         c
     };
     let (weights, progress, _) = load_resume(cfg, path, same_run, "experiment.mnist.epochs")?;
-    Ok((weights, progress))
+    Ok((weights.cast(), progress))
 }
 
 /// One flag per column of `output`, true where its most active row is not the label.
-fn wrong_columns(output: &Matrix, labels: impl Iterator<Item = u8>) -> impl Iterator<Item = bool> {
+fn wrong_columns<T: Element>(output: &Matrix<T>, labels: impl Iterator<Item = u8>) -> impl Iterator<Item = bool> {
     labels.enumerate().map(|(j, label)| {
         let column = output.col(j);
         let best = (0..column.len()).fold(0, |b, i| if column[i] > column[b] { i } else { b });
@@ -88,17 +90,17 @@ fn wrong_columns(output: &Matrix, labels: impl Iterator<Item = u8>) -> impl Iter
 
 /// One flag per image of a split, true where the feedforward network's readout is wrong; the
 /// images are evaluated in blocks.
-fn misclassified(
+fn misclassified<T: Element>(
     mnist: &Mnist,
     split: Split,
-    weights: &Weights,
+    weights: &Weights<T>,
     shape: &Shape,
     phi: RateFn,
     hidden_gain: Real,
 ) -> Vec<bool> {
     let total = mnist.len(split);
     let mut wrong = Vec::with_capacity(total);
-    let mut forwards: Vec<Forward> = Vec::new();
+    let mut forwards: Vec<Forward<T>> = Vec::new();
     let mut pixels = Vec::new();
     for start in (0..total).step_by(EVAL_BLOCK) {
         let indices: Vec<usize> = (start..total.min(start + EVAL_BLOCK)).collect();
@@ -145,6 +147,8 @@ impl Misclassified {
 #[derive(Debug, Clone)]
 pub struct SavedModel {
     weights: Weights,
+    /// The type the run computed in; the model is evaluated in the same type.
+    precision: Precision,
     shape: Shape,
     phi: RateFn,
     hidden_gain: Real,
@@ -166,6 +170,7 @@ impl SavedModel {
         };
         Ok(SavedModel {
             weights: saved.weights,
+            precision: cfg.plasticity.precision,
             shape: Shape { sizes: cfg.network.sizes.clone(), bias: cfg.network.bias },
             phi: cfg.network.phi,
             hidden_gain: e.hidden_rates.gain(&Mixing::from_conductances(&cfg.network.conductances)),
@@ -185,8 +190,16 @@ impl SavedModel {
     /// If the network's input or output width does not fit the data (see [`check_sizes`]).
     pub fn evaluate(&self, mnist: &Mnist) -> Result<Misclassified, SimError> {
         check_sizes(&self.shape.sizes, mnist, &self.data.0)?;
-        let on = |split| misclassified(mnist, split, &self.weights, &self.shape, self.phi, self.hidden_gain);
-        Ok(Misclassified { validation: on(Split::Validation), test: on(Split::Test) })
+        match self.precision {
+            Precision::F64 => Ok(self.evaluate_in(mnist, &self.weights)),
+            Precision::F32 => Ok(self.evaluate_in(mnist, &self.weights.cast::<f32>())),
+        }
+    }
+
+    /// [`SavedModel::evaluate`] with the weights in `T`.
+    fn evaluate_in<T: Element>(&self, mnist: &Mnist, weights: &Weights<T>) -> Misclassified {
+        let on = |split| misclassified(mnist, split, weights, &self.shape, self.phi, self.hidden_gain);
+        Misclassified { validation: on(Split::Validation), test: on(Split::Test) }
     }
 }
 
@@ -235,6 +248,14 @@ fn pct(x: Real) -> String {
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
+    match cfg.plasticity.precision {
+        Precision::F64 => run_in::<f64>(cfg, e, ctx),
+        Precision::F32 => run_in::<f32>(cfg, e, ctx),
+    }
+}
+
+/// The run with every weight and activation stored in `T`.
+fn run_in<T: Element>(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Result<Report, SimError> {
     let mnist = load_data(ctx.data_dir.as_deref(), &e.data_folder, e.validation_images)?;
     check_sizes(&cfg.network.sizes, &mnist, &e.data_folder)?;
     let available = mnist.len(Split::Train);
@@ -255,9 +276,9 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
     let mixing = Mixing::from_conductances(&cfg.network.conductances);
     let checkpoint_path = ctx.file("checkpoint.bin");
     let (mut weights, mut state) = if ctx.resume {
-        resume_from(cfg, &checkpoint_path)?
+        resume_from::<T>(cfg, &checkpoint_path)?
     } else {
-        let weights = initial_weights(cfg, e, &shape, &mixing)?;
+        let weights = initial_weights(cfg, e, &shape, &mixing)?.cast::<T>();
         let shuffle = rng::stream(cfg.seed, rng::Stream::Shuffle);
         (
             weights,
@@ -329,10 +350,10 @@ pub(crate) fn run(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) -> Res
         if validation < state.best_validation {
             state.best_validation = validation;
             state.best_epoch = epoch;
-            save_checkpoint(cfg, &weights, Vec::new(), &best_path)?;
+            save_checkpoint(cfg, &weights.cast(), Vec::new(), &best_path)?;
         }
         state.epochs_done = epoch;
-        save_checkpoint(cfg, &weights, encode(&state), &checkpoint_path)?;
+        save_checkpoint(cfg, &weights.cast(), encode(&state), &checkpoint_path)?;
         rec.write_csv(&csv)?;
         rec.plot(
             &png,
