@@ -600,16 +600,45 @@ mod tests {
         (shape, weights, mixing, inputs, u_trgt)
     }
 
-    /// The updates one training step makes, per W_k.
-    fn updates(weights: &Weights, engine: &mut TwoStep, learner: Learner, rates: &Rates) -> Vec<Matrix> {
+    /// The updates one training step makes, per W_k, in f64.
+    fn updates<T: Element>(
+        weights: &Weights<T>,
+        engine: &mut TwoStep<T>,
+        learner: Learner,
+        rates: &Rates,
+    ) -> Vec<Matrix> {
         let mut after = weights.clone();
         engine.train(&mut after, learner, rates);
-        after
-            .up
-            .iter()
-            .zip(&weights.up)
-            .map(|(a, b)| Matrix::from_fn(a.w.nrows(), a.w.ncols(), |i, j| a.w.get(i, j) - b.w.get(i, j)))
-            .collect()
+        let change = |a: &Matrix<T>, b: &Matrix<T>| {
+            Matrix::from_fn(a.nrows(), a.ncols(), |i, j| a.get(i, j).to_f64() - b.get(i, j).to_f64())
+        };
+        after.up.iter().zip(&weights.up).map(|(a, b)| change(&a.w, &b.w)).collect()
+    }
+
+    /// In f32 a training step makes f64's updates up to the rounding of the weights they are
+    /// added to: from the same weights (f32 values, so that only the arithmetic differs), every
+    /// layer's update lies within 2⁻²³ ‖W_k‖ (the spacing of f32 near ‖W_k‖'s entries) of f64's,
+    /// for each learner; measured: 3.1e-8 ‖W_k‖ at most. The updates do differ.
+    #[test]
+    fn f32_updates_are_f64_updates_to_single_precision() {
+        for learner in [Learner::Microcircuit, Learner::Backprop, Learner::FeedbackAlignment] {
+            let (shape, weights, mixing, inputs, u_trgt) = setup(0.3);
+            let mut single = weights.cast::<f32>();
+            make_self_predicting(&mut single, &mixing);
+            let double = single.cast::<f64>();
+            let rates = Rates::new(&double, &mixing, learner, false);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Soma, BATCH);
+            engine.set_batch(&inputs, &u_trgt);
+            let exact = updates(&double, &mut engine, learner, &rates);
+            let mut engine = TwoStep::new(&shape, RateFn::Logistic, mixing, HiddenRates::Soma, BATCH);
+            engine.set_batch(&inputs, &u_trgt);
+            let rounded = updates(&single, &mut engine, learner, &rates);
+            for (k, (a, b)) in rounded.iter().zip(&exact).enumerate() {
+                let relative = a.distance(b) / double.up[k].w.sq_norm().sqrt();
+                let bound = f64::from(f32::EPSILON);
+                assert!(relative > 0.0 && relative < bound, "{learner:?}, W_{}: {relative:.2e} ‖W‖ apart", k + 1);
+            }
+        }
     }
 
     /// The oracle's batch-averaged −∂L/∂W_k at gains 1.
