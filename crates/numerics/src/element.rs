@@ -196,27 +196,33 @@ impl Element for f32 {
         let (mut wide_x, mut wide_out) = ([0.0; WIDE_CHUNK], [0.0; WIDE_CHUNK]);
         for (x, out) in x.chunks(WIDE_CHUNK).zip(out.chunks_mut(WIDE_CHUNK)) {
             let (wx, wo) = (&mut wide_x[..x.len()], &mut wide_out[..x.len()]);
-            for (w, &x) in wx.iter_mut().zip(x) {
-                *w = f64::from(x);
-            }
+            widen(x, wx);
             f(wx, wo);
-            for (o, &w) in out.iter_mut().zip(wo.iter()) {
-                *o = w as f32;
-            }
+            narrow(wo, out);
         }
     }
     fn map_wide_in_place(x: &mut [Self], f: impl Fn(&mut [f64])) {
         let mut wide = [0.0; WIDE_CHUNK];
         for x in x.chunks_mut(WIDE_CHUNK) {
             let w = &mut wide[..x.len()];
-            for (w, &x) in w.iter_mut().zip(x.iter()) {
-                *w = f64::from(x);
-            }
+            widen(x, w);
             f(w);
-            for (x, &w) in x.iter_mut().zip(w.iter()) {
-                *x = w as f32;
-            }
+            narrow(w, x);
         }
+    }
+}
+
+/// wide ← x, exactly.
+fn widen(x: &[f32], wide: &mut [f64]) {
+    for (w, &x) in wide.iter_mut().zip(x) {
+        *w = f64::from(x);
+    }
+}
+
+/// x ← wide, each entry rounded to the nearest f32.
+fn narrow(wide: &[f64], x: &mut [f32]) {
+    for (x, &w) in x.iter_mut().zip(wide) {
+        *x = w as f32;
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use apical_numerics::Element;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -159,14 +160,15 @@ pub(crate) fn check_schedule(stored: &[Stage], schedule: &[Stage], done: u64, pa
     Ok(())
 }
 
-/// Saves a checkpoint with the experiment's resume payload to `path` (atomically).
-pub(crate) fn save_checkpoint(
+/// Saves a checkpoint with the experiment's resume payload to `path` (atomically). Weights
+/// stored in f32 are written as f64, which converts back to the same bits.
+pub(crate) fn save_checkpoint<T: Element>(
     cfg: &RunConfig,
-    weights: &Weights,
+    weights: &Weights<T>,
     resume: Vec<u8>,
     path: &Path,
 ) -> Result<(), SimError> {
     let config =
         toml::to_string(cfg).map_err(|e| SimError::Other(format!("cannot serialise the configuration: {e}")))?;
-    Checkpoint { config, weights: weights.clone(), resume }.save(path)
+    Checkpoint { config, weights: weights.cast(), resume }.save(path)
 }

@@ -145,7 +145,7 @@ fn run_in<T: Element>(cfg: &RunConfig, e: &Fig1Config, ctx: &RunContext<'_>) -> 
             net.check_finite()?;
             let Snapshot { weights, state, noise_rng } = net.snapshot();
             let resume = ResumeState { done: step + 1, state, noise_rng, error_before, rows: rec.rows().to_vec() };
-            save_checkpoint(cfg, &weights.cast(), encode(&resume), &checkpoint)?;
+            save_checkpoint(cfg, &weights, encode(&resume), &checkpoint)?;
             if step + 1 < total && ctx.progress.stop_after_checkpoint() {
                 let at = format!("t = {} ms", net.time_ms());
                 return Err(SimError::Stopped { experiment: "fig1".into(), at });

@@ -73,7 +73,7 @@ fn save<T: Element>(
 ) -> Result<(), SimError> {
     let Snapshot { weights, state, noise_rng } = net.snapshot();
     let resume = ResumeState { done, state, noise_rng, inputs: inputs.clone(), rows: rec.rows().to_vec() };
-    save_checkpoint(cfg, &weights.cast(), encode(&resume), path)
+    save_checkpoint(cfg, &weights, encode(&resume), path)
 }
 
 pub(crate) fn run(cfg: &RunConfig, e: &FigS1Config, ctx: &RunContext<'_>) -> Result<Report, SimError> {

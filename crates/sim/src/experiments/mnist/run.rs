@@ -350,10 +350,10 @@ fn run_in<T: Element>(cfg: &RunConfig, e: &MnistConfig, ctx: &RunContext<'_>) ->
         if validation < state.best_validation {
             state.best_validation = validation;
             state.best_epoch = epoch;
-            save_checkpoint(cfg, &weights.cast(), Vec::new(), &best_path)?;
+            save_checkpoint(cfg, &weights, Vec::new(), &best_path)?;
         }
         state.epochs_done = epoch;
-        save_checkpoint(cfg, &weights.cast(), encode(&state), &checkpoint_path)?;
+        save_checkpoint(cfg, &weights, encode(&state), &checkpoint_path)?;
         rec.write_csv(&csv)?;
         rec.plot(
             &png,
